@@ -1,0 +1,6 @@
+"""``python -m netsim`` entry point."""
+
+from netsim.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Communicator: ranks placed on network hosts, exchanging messages through mailboxes.
+
+A collective is written SPMD-style, as MPI and NCCL programs are: every rank runs the
+same verb-named generator with its own ``rank`` and data, and ranks meet through
+tagged point-to-point messages. A message is ``(payload, nbytes)``: ``payload`` is what
+arrives (a NumPy array, an encoded gradient, or ``None`` for size-only workloads) and
+``nbytes`` is what the wire carries (bytes, may be fractional for size-only splits).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+
+import simpy
+
+__all__ = ["Communicator"]
+
+
+class Communicator:
+    """A group of ranks mapped onto hosts of a network.
+
+    Parameters
+    ----------
+    env : simpy.Environment
+        The simulation environment.
+    network : netsim.network.Network
+        The network model; only its ``transfer()`` is used.
+    hosts : sequence of node names
+        ``hosts[r]`` is the host that rank ``r`` runs on. Several ranks may share a host
+        (messages between them are local copies and take no time).
+
+    Notes
+    -----
+    ``send`` and ``recv`` may be called in either order: whichever comes first creates the
+    mailbox slot (one SimPy event) and the other consumes it, so a message costs exactly
+    one event. Messages never block the sender (eager, buffered sends).
+    """
+
+    __slots__ = ("env", "network", "hosts", "size", "_mailbox", "_calls", "bytes_sent", "messages")
+
+    def __init__(self, env: simpy.Environment, network, hosts: Sequence[Hashable]):
+        if len(hosts) < 1:
+            raise ValueError("a communicator needs at least one rank")
+        self.env = env
+        self.network = network
+        self.hosts = list(hosts)
+        self.size = len(self.hosts)
+        self._mailbox: dict[tuple, simpy.Event] = {}
+        self._calls = [0] * self.size
+        self.bytes_sent = [0.0] * self.size
+        self.messages = [0] * self.size
+
+    def new_call(self, rank: int) -> int:
+        """Return the sequence number of ``rank``'s next collective call.
+
+        Every rank calls the same collectives in the same order, so equal sequence
+        numbers identify one collective operation across ranks (used in message tags).
+        """
+        seq = self._calls[rank]
+        self._calls[rank] = seq + 1
+        return seq
+
+    def _slot(self, key: tuple) -> simpy.Event:
+        event = self._mailbox.pop(key, None)
+        if event is None:
+            event = self._mailbox[key] = self.env.event()
+        return event
+
+    def send(self, src: int, dst: int, tag: Hashable, payload, nbytes: float) -> simpy.Event:
+        """Send ``payload`` (``nbytes`` on the wire) from rank ``src`` to rank ``dst``.
+
+        Returns the delivery event (fires when the last byte arrives; value = payload).
+        The caller must not mutate ``payload`` afterwards: it is what the receiver gets.
+        """
+        event = self._slot((src, dst, tag))
+        self.bytes_sent[src] += nbytes
+        self.messages[src] += 1
+        return self.network.transfer(self.hosts[src], self.hosts[dst], nbytes, value=payload, event=event)
+
+    def recv(self, dst: int, src: int, tag: Hashable) -> simpy.Event:
+        """Event that fires with the payload of the message ``src`` sends ``dst`` under ``tag``."""
+        return self._slot((src, dst, tag))
+
+    def pending_messages(self) -> int:
+        """Number of mailbox slots not yet matched by both a send and a receive."""
+        return len(self._mailbox)

@@ -1,0 +1,435 @@
+"""Scenario files: the validated description of one simulation.
+
+A scenario is a TOML document with the tables ``[topology]``, ``[network]``,
+``[communication]``, ``[training]`` and ``[compute]`` plus top-level ``name``,
+``description`` and ``seed``. Values with units are strings (``"100Gbps"``, ``"2us"``)
+or numbers in SI base units; after validation every quantity is a float in bytes,
+bytes/s or seconds. Unknown keys are rejected with a close-match hint, and every error
+is a :class:`~netsim.exceptions.ScenarioError` naming the field, the value and what is
+accepted.
+
+Examples
+--------
+>>> s = scenario_from_dict({"topology": {"kind": "ring", "hosts": 4, "bandwidth": "10Gbps"}})
+>>> s.topology.bandwidth
+1250000000.0
+>>> apply_overrides({"a": {"b": 1}}, ["a.b=2", "a.c='x'"])
+{'a': {'b': 2, 'c': 'x'}}
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+from netsim.exceptions import ScenarioError
+from netsim.units import parse_bandwidth, parse_flops, parse_time
+
+__all__ = [
+    "Scenario",
+    "TopologySpec",
+    "NetworkSpec",
+    "CommunicationSpec",
+    "TrainingSpec",
+    "ComputeSpec",
+    "load_scenario",
+    "scenario_from_dict",
+    "apply_overrides",
+    "parse_override",
+]
+
+
+def _positive(parse):
+    def check(value: Any) -> float:
+        number = parse(value)
+        if number <= 0:
+            raise ValueError(f"must be positive, got {value!r}")
+        return number
+
+    return check
+
+
+Bandwidth = Annotated[float, BeforeValidator(_positive(parse_bandwidth))]
+Latency = Annotated[float, BeforeValidator(parse_time)]
+PositiveTime = Annotated[float, BeforeValidator(_positive(parse_time))]
+Flops = Annotated[float, BeforeValidator(_positive(parse_flops))]
+
+
+def _registry_names(kind: str) -> list[str]:
+    if kind == "topology":
+        from netsim.topology import TOPOLOGIES
+
+        return sorted(TOPOLOGIES)
+    if kind == "network":
+        from netsim.network import NETWORK_MODELS
+
+        return sorted(NETWORK_MODELS)
+    if kind == "algorithm":
+        from netsim.collectives import algorithm_names
+
+        return algorithm_names()
+    if kind == "model":
+        from netsim.training import MODELS
+
+        return sorted(MODELS)
+    if kind == "dataset":
+        from netsim.training import DATASETS
+
+        return sorted(DATASETS)
+    if kind == "optimizer":
+        from netsim.training import OPTIMIZERS
+
+        return sorted(OPTIMIZERS)
+    raise KeyError(kind)
+
+
+def _one_of(kind: str):
+    def check(value: Any) -> str:
+        names = _registry_names(kind)
+        if not isinstance(value, str) or value not in names:
+            hint = _did_you_mean(str(value), names)
+            raise ValueError(f"{value!r} is not accepted{hint}; accepted: {', '.join(names)}")
+        return value
+
+    return check
+
+
+def _choice(*names: str):
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or value not in names:
+            hint = _did_you_mean(str(value), list(names))
+            raise ValueError(f"{value!r} is not accepted{hint}; accepted: {', '.join(names)}")
+        return value
+
+    return check
+
+
+def _did_you_mean(word: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(word, candidates, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+_KIND_ONLY_KEYS = {
+    "tree": ("fanout", "hosts_per_leaf", "level_bandwidth", "oversubscription", "level_latency"),
+    "dumbbell": ("bottleneck_bandwidth", "bottleneck_latency"),
+    "file": ("path",),
+}
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class TopologySpec(_Spec):
+    """``[topology]``: which graph to build and its links.
+
+    ``kind``: star | ring | tree | dumbbell | file. ``hosts``: number of hosts (all
+    kinds but ``file``). ``bandwidth`` (bytes/s) and ``latency`` (s): host links (every
+    link unless a per-level value says otherwise). Tree only: ``fanout``,
+    ``hosts_per_leaf``, ``level_bandwidth``, ``oversubscription``, ``level_latency``.
+    Dumbbell only: ``bottleneck_bandwidth``, ``bottleneck_latency`` (hosts split evenly
+    between the two sides). File only: ``path`` (relative to the scenario file).
+    ``routing``: shortest | ecmp (ECMP choices seeded from the scenario seed).
+    """
+
+    kind: Annotated[str, BeforeValidator(_one_of("topology"))] = "star"
+    hosts: int | None = Field(default=None, ge=1, le=1_000_000)
+    bandwidth: Bandwidth = 1.25e9
+    latency: Latency = 1e-6
+    fanout: int | None = Field(default=None, ge=2)
+    hosts_per_leaf: int | None = Field(default=None, ge=1)
+    level_bandwidth: list[Bandwidth] | None = None
+    oversubscription: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    level_latency: list[Latency] | None = None
+    bottleneck_bandwidth: Bandwidth | None = None
+    bottleneck_latency: Latency | None = None
+    path: str | None = None
+    routing: Annotated[str, BeforeValidator(_choice("shortest", "ecmp"))] = "shortest"
+
+    @model_validator(mode="after")
+    def _kind_specific(self) -> TopologySpec:
+        for kind, keys in _KIND_ONLY_KEYS.items():
+            for key in keys:
+                if kind != self.kind and getattr(self, key) is not None:
+                    raise ValueError(f"topology.{key} applies only to kind = {kind!r}, not {self.kind!r}")
+        if self.kind == "file":
+            if self.path is None:
+                raise ValueError("topology.path is required when kind = 'file'")
+            if self.hosts is not None:
+                raise ValueError("topology.hosts does not apply to kind = 'file' (the file lists its hosts)")
+        elif self.hosts is None:
+            raise ValueError(f"topology.hosts is required for kind = {self.kind!r}")
+        if self.kind == "dumbbell" and self.hosts is not None and self.hosts < 2:
+            raise ValueError("topology.hosts must be at least 2 for a dumbbell")
+        return self
+
+
+class NetworkSpec(_Spec):
+    """``[network]``: ``model`` = flow (fluid max-min sharing, default) | analytic (alpha-beta)."""
+
+    model: Annotated[str, BeforeValidator(_one_of("network"))] = "flow"
+
+
+class CommunicationSpec(_Spec):
+    """``[communication]``: ``algorithm`` = ring_allreduce (alias ring) | parameter_server (alias ps).
+
+    A parameter server runs on the last host of the topology; the workers are the hosts
+    before it.
+    """
+
+    algorithm: Annotated[str, BeforeValidator(_one_of("algorithm"))] = "ring_allreduce"
+
+
+class TrainingSpec(_Spec):
+    """``[training]``: the data-parallel job whose real gradients are communicated.
+
+    ``model``: logistic | linear. ``dataset``: classification | regression (seeded,
+    synthetic). ``samples``, ``features``, ``classes``, ``test_fraction``: the dataset.
+    ``workers``: number of workers (default: every host, minus the server of a parameter
+    server). ``batch_size``: samples per worker per step. ``steps``: training steps.
+    ``optimizer`` (sgd), ``lr``, ``momentum``, ``nesterov``, ``weight_decay``.
+    ``sharding``: contiguous | random. ``eval_every``: steps between evaluations on the
+    held-out split (the last step is always evaluated).
+    """
+
+    model: Annotated[str, BeforeValidator(_one_of("model"))] = "logistic"
+    dataset: Annotated[str, BeforeValidator(_one_of("dataset"))] = "classification"
+    samples: int = Field(default=4096, ge=2, le=10_000_000)
+    features: int = Field(default=16, ge=1, le=1_000_000)
+    classes: int = Field(default=4, ge=2, le=100_000)
+    test_fraction: float = Field(default=0.2, gt=0, lt=1)
+    workers: int | None = Field(default=None, ge=1)
+    batch_size: int = Field(default=32, ge=1)
+    steps: int = Field(default=50, ge=1, le=10_000_000)
+    optimizer: Annotated[str, BeforeValidator(_one_of("optimizer"))] = "sgd"
+    lr: float = Field(default=0.1, gt=0, allow_inf_nan=False)
+    momentum: float = Field(default=0.0, ge=0, lt=1)
+    nesterov: bool = False
+    weight_decay: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    sharding: Annotated[str, BeforeValidator(_choice("contiguous", "random"))] = "contiguous"
+    eval_every: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainingSpec:
+        if self.dataset == "regression" and self.model != "linear":
+            raise ValueError(f"training.model {self.model!r} cannot fit the regression dataset; use model = 'linear'")
+        if self.dataset == "classification" and self.model == "linear":
+            raise ValueError("training.model 'linear' fits the regression dataset; set dataset = 'regression'")
+        return self
+
+
+class ComputeSpec(_Spec):
+    """``[compute]``: simulated compute time of a training step on each worker.
+
+    Give ``flops_per_second`` (FLOP/s; the step takes batch × FLOPs per sample / rate) or
+    ``step_time`` (seconds per step), not both. Default: 1 TFLOP/s.
+    """
+
+    flops_per_second: Flops | None = None
+    step_time: PositiveTime | None = None
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> ComputeSpec:
+        if self.flops_per_second is not None and self.step_time is not None:
+            raise ValueError("give compute.flops_per_second or compute.step_time, not both")
+        return self
+
+    @property
+    def rate(self) -> float | None:
+        """FLOP/s used when no ``step_time`` is given (default 1e12)."""
+        if self.step_time is not None:
+            return None
+        return self.flops_per_second if self.flops_per_second is not None else 1e12
+
+
+class Scenario(_Spec):
+    """A whole validated scenario (see the module docstring and the README's option reference)."""
+
+    name: str = "scenario"
+    description: str = ""
+    seed: int = Field(default=0, ge=0, lt=2**63)
+    topology: TopologySpec
+    network: NetworkSpec = NetworkSpec()
+    communication: CommunicationSpec = CommunicationSpec()
+    training: TrainingSpec = TrainingSpec()
+    compute: ComputeSpec = ComputeSpec()
+    _base_dir: str = PrivateAttr(default=".")
+
+    @property
+    def base_dir(self) -> Path:
+        """Directory that relative paths in the scenario (``topology.path``) start from."""
+        return Path(self._base_dir)
+
+    @model_validator(mode="after")
+    def _enough_hosts(self) -> Scenario:
+        if self.topology.hosts is None:
+            return self
+        servers = 1 if self.communication.algorithm in ("parameter_server", "ps") else 0
+        available = self.topology.hosts - servers
+        if available < 1:
+            raise ValueError(
+                f"topology.hosts = {self.topology.hosts} leaves no worker next to the parameter server; use at least 2 hosts"
+            )
+        workers = self.training.workers
+        if workers is not None and workers > available:
+            raise ValueError(
+                f"training.workers = {workers} needs more hosts than the topology's {self.topology.hosts}"
+                + (" (one host is the parameter server)" if servers else "")
+            )
+        return self
+
+    def to_dict(self) -> dict:
+        """The resolved scenario as plain data (quantities in SI base units)."""
+        return self.model_dump(mode="json")
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Split ``"dotted.key=value"``; the value is read as TOML if it can be, else as a string.
+
+    Examples
+    --------
+    >>> parse_override("topology.hosts=8")
+    ('topology.hosts', 8)
+    >>> parse_override("topology.bandwidth=10Gbps")
+    ('topology.bandwidth', '10Gbps')
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key or any(not part for part in key.split(".")):
+        raise ScenarioError(f"override {text!r}: expected dotted.key=value, e.g. topology.bandwidth=10Gbps")
+    raw = raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def apply_overrides(document: dict, overrides: list[str] | dict[str, Any] | None) -> dict:
+    """Return a copy of ``document`` with dotted-key overrides applied.
+
+    ``overrides`` is a list of ``"key=value"`` strings or a mapping of dotted keys to values.
+    """
+    result = _deep_copy(document)
+    if not overrides:
+        return result
+    items = overrides.items() if isinstance(overrides, dict) else (parse_override(o) for o in overrides)
+    for key, value in items:
+        node = result
+        parts = key.split(".")
+        for depth, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                where = ".".join(parts[: depth + 1])
+                raise ScenarioError(f"override {key!r}: {where!r} is a value, not a table")
+            node = child
+        node[parts[-1]] = value
+    return result
+
+
+def _deep_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _deep_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_deep_copy(v) for v in value]
+    return value
+
+
+def scenario_from_dict(document: dict, overrides=None, *, name: str | None = None, base_dir: str = ".") -> Scenario:
+    """Validate a scenario document (as parsed from TOML) into a :class:`Scenario`.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the first invalid field, its value and what is accepted.
+    """
+    if not isinstance(document, dict):
+        raise ScenarioError(f"a scenario must be a table of keys, got {type(document).__name__}")
+    data = apply_overrides(document, overrides)
+    data.setdefault("topology", {})
+    if name is not None:
+        data.setdefault("name", name)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_explain(exc)) from None
+    scenario._base_dir = str(base_dir)
+    return scenario
+
+
+def load_scenario(path: str | Path, overrides=None) -> Scenario:
+    """Read, override and validate a scenario file.
+
+    Parameters
+    ----------
+    path : str or Path
+        A TOML scenario file.
+    overrides : list of str or dict, optional
+        ``["topology.bandwidth=10Gbps", ...]`` or ``{"topology.bandwidth": "10Gbps"}``.
+
+    Raises
+    ------
+    ScenarioError
+        If the file is missing or not valid TOML, or a value is invalid.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"scenario file {str(path)!r} does not exist") from None
+    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"scenario file {str(path)!r} cannot be read: {exc.__class__.__name__}") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"scenario file {str(path)!r} is not valid TOML: {exc}") from None
+    return scenario_from_dict(document, overrides, name=path.stem, base_dir=str(path.parent))
+
+
+def _explain(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    location = [str(part) for part in error["loc"]]
+    dotted = ".".join(location)
+    kind = error["type"]
+    value = error.get("input")
+    if kind == "extra_forbidden":
+        fields = _fields_at(location[:-1])
+        hint = _did_you_mean(location[-1], fields)
+        accepted = f"; accepted keys here: {', '.join(fields)}" if fields and not hint else ""
+        return f"unknown key {dotted!r}{hint}{accepted}"
+    if kind == "missing":
+        return f"{dotted}: required key is missing"
+    message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if not dotted:
+        return message
+    if message.startswith(dotted):
+        return message
+    shown = _short(value)
+    return f"{dotted}: {message}" + (f" (got {shown})" if shown and shown not in message else "")
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, dict | list):
+        return ""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _fields_at(location: list[str]) -> list[str]:
+    model: Any = Scenario
+    for part in location:
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        model = field.annotation
+    fields = getattr(model, "model_fields", None)
+    if fields is None:
+        return []
+    return list(fields)
