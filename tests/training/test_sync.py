@@ -7,7 +7,14 @@ import simpy
 from netsim.collectives import Communicator, get_algorithm
 from netsim.network import make_network
 from netsim.topology import Router, star
-from netsim.training import BatchSampler, ComputeModel, make_classification, make_model, make_optimizer, shard
+from netsim.training import (
+    BatchSampler,
+    ComputeModel,
+    make_classification,
+    make_model,
+    make_optimizer,
+    shard,
+)
 from netsim.training.job import TrainingJob
 from netsim.training.sync import start_bsp
 

@@ -1,0 +1,364 @@
+"""Differentiable NumPy models whose parameters live in one flat vector.
+
+Every model keeps *all* of its parameters in a single contiguous ``float64``
+vector of length :attr:`Model.num_params`, so a collective moves one array and a
+gradient is that same shape. Losses are **means** over the batch, and gradients
+are exact (checked against central finite differences in the tests), so BSP
+data-parallel SGD with an exact allreduce of per-worker mean gradients equals
+single-process SGD on the global batch.
+
+Compute cost follows the usual training convention (Kaplan et al. 2020, the
+"6N rule"): a forward pass costs 2 FLOPs per parameter per sample (one
+multiply-add) and the backward pass twice that, so one training sample costs
+``6 * num_params`` FLOPs. The O(classes) element-wise work of the bias, softmax
+and loss is ignored.
+
+Examples
+--------
+>>> import numpy as np
+>>> model = make_model("logistic", n_features=3, n_classes=2)
+>>> params = model.init_params(np.random.default_rng(0))
+>>> params.shape
+(8,)
+>>> X = np.ones((4, 3)); y = np.array([0, 1, 0, 1])
+>>> loss, grad = model.loss_and_grad(np.zeros(model.num_params), X, y)
+>>> round(loss, 6), grad.shape  # zero logits: loss = ln 2
+(0.693147, (8,))
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+from netsim.exceptions import ScenarioError
+
+__all__ = [
+    "Model",
+    "LogisticRegression",
+    "LinearRegression",
+    "MODELS",
+    "make_model",
+]
+
+_INIT_SCALE = 0.01
+
+
+def _check_dim(value: object, field: str, minimum: int) -> int:
+    """Return ``value`` as an int if it is an integer >= ``minimum``, else raise ScenarioError."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        raise ScenarioError(f"{field}: must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+class Model(ABC):
+    """A differentiable model with a flat ``float64`` parameter vector.
+
+    Subclasses set :attr:`task` and :attr:`num_params` and implement the
+    abstract methods. Arrays: ``X`` has shape ``(n, n_features)``; ``y`` has
+    shape ``(n,)``; ``params`` and gradients have shape ``(num_params,)``.
+
+    Attributes
+    ----------
+    task : str
+        ``"classification"`` or ``"regression"``.
+    num_params : int
+        Length of the parameter vector.
+    """
+
+    task: ClassVar[str]
+    num_params: int
+
+    @classmethod
+    @abstractmethod
+    def from_dims(cls, n_features: int, n_classes: int) -> Model:
+        """Build the model for data with ``n_features`` inputs and ``n_classes`` classes."""
+
+    def init_params(self, rng: np.random.Generator) -> np.ndarray:
+        """Draw small initial parameters, ``N(0, 0.01²)`` per entry.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            The caller's generator (the only source of randomness).
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(num_params,)``, dtype ``float64``.
+        """
+        return _INIT_SCALE * rng.standard_normal(self.num_params)
+
+    @abstractmethod
+    def loss_and_grad(
+        self, params: np.ndarray, X: np.ndarray, y: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """Mean loss over the batch and its exact gradient.
+
+        Parameters
+        ----------
+        params : numpy.ndarray
+            Shape ``(num_params,)``.
+        X : numpy.ndarray
+            Inputs, shape ``(n, n_features)``, ``n >= 1``.
+        y : numpy.ndarray
+            Targets, shape ``(n,)``.
+
+        Returns
+        -------
+        loss : float
+            Mean loss over the ``n`` samples.
+        grad : numpy.ndarray
+            Gradient of the mean loss, shape ``(num_params,)``, a new array.
+        """
+
+    @abstractmethod
+    def loss(self, params: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+        """Mean loss over the batch (no gradient); see :meth:`loss_and_grad`."""
+
+    @abstractmethod
+    def accuracy(self, params: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+        """Quality score on ``(X, y)``, higher is better (see subclasses)."""
+
+    def flops_per_sample(self) -> float:
+        """Training FLOPs (forward + backward) per sample: ``6 * num_params``.
+
+        Returns
+        -------
+        float
+            FLOPs per training sample: forward 2 per parameter (a multiply-add),
+            backward twice the forward.
+        """
+        return 6.0 * self.num_params
+
+    def _check(self, params: np.ndarray, X: np.ndarray, y: np.ndarray, n_features: int) -> int:
+        """Validate shapes; return the batch size."""
+        if params.shape != (self.num_params,):
+            raise ValueError(f"params must have shape ({self.num_params},), got {params.shape}")
+        if X.ndim != 2 or X.shape[1] != n_features:
+            raise ValueError(f"X must have shape (n, {n_features}), got {X.shape}")
+        n = X.shape[0]
+        if n == 0:
+            raise ValueError("the batch is empty: X has 0 rows")
+        if y.shape != (n,):
+            raise ValueError(f"y must have shape ({n},) to match X, got {y.shape}")
+        return n
+
+
+class LogisticRegression(Model):
+    """Multinomial softmax (logistic) regression with cross-entropy loss.
+
+    Parameters are ``W`` (``n_features × n_classes``, row-major) followed by
+    ``b`` (``n_classes``): ``num_params = n_features * n_classes + n_classes``.
+    Logits are ``X @ W + b``; the loss is the mean negative log-likelihood,
+    computed with a max-shifted log-softmax so huge logits never overflow.
+
+    Parameters
+    ----------
+    n_features : int
+        Input dimension ``d >= 1``.
+    n_classes : int
+        Number of classes ``c >= 2``; labels are integers in ``[0, c)``.
+
+    Raises
+    ------
+    ScenarioError
+        If ``n_features < 1`` (``training.n_features``) or ``n_classes < 2``
+        (``training.n_classes``).
+
+    Examples
+    --------
+    >>> LogisticRegression(n_features=4, n_classes=3).num_params
+    15
+    """
+
+    task: ClassVar[str] = "classification"
+
+    def __init__(self, n_features: int, n_classes: int) -> None:
+        self.n_features = _check_dim(n_features, "training.n_features", 1)
+        self.n_classes = _check_dim(n_classes, "training.n_classes", 2)
+        self.num_params = self.n_features * self.n_classes + self.n_classes
+
+    @classmethod
+    def from_dims(cls, n_features: int, n_classes: int) -> LogisticRegression:
+        """Build ``LogisticRegression(n_features, n_classes)``."""
+        return cls(n_features, n_classes)
+
+    def __repr__(self) -> str:
+        return f"LogisticRegression(n_features={self.n_features}, n_classes={self.n_classes})"
+
+    def _unpack(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        split = self.n_features * self.n_classes
+        return params[:split].reshape(self.n_features, self.n_classes), params[split:]
+
+    def _log_softmax(
+        self, params: np.ndarray, X: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, int]:
+        n = self._check(params, X, y, self.n_features)
+        W, b = self._unpack(params)
+        logits = X @ W + b
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True)), n
+
+    def _labels(self, y: np.ndarray) -> np.ndarray:
+        if not np.issubdtype(y.dtype, np.integer):
+            raise ValueError(f"classification labels must be integers, got dtype {y.dtype}")
+        if y.size and (y.min() < 0 or y.max() >= self.n_classes):
+            raise ValueError(
+                f"labels must lie in [0, {self.n_classes}), got [{y.min()}, {y.max()}]"
+            )
+        return y
+
+    def loss_and_grad(
+        self, params: np.ndarray, X: np.ndarray, y: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """Mean cross-entropy and its exact gradient (see :meth:`Model.loss_and_grad`).
+
+        The gradient is ``dW = Xᵀ (P − Y) / n`` and ``db = Σᵢ (P − Y)ᵢ / n`` with
+        ``P`` the softmax probabilities and ``Y`` the one-hot labels.
+        """
+        y = self._labels(y)
+        log_p, n = self._log_softmax(params, X, y)
+        rows = np.arange(n)
+        loss = -float(log_p[rows, y].mean())
+        delta = np.exp(log_p)
+        delta[rows, y] -= 1.0
+        delta /= n
+        return loss, np.concatenate([(X.T @ delta).ravel(), delta.sum(axis=0)])
+
+    def loss(self, params: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+        """Mean cross-entropy over the batch."""
+        y = self._labels(y)
+        log_p, n = self._log_softmax(params, X, y)
+        return -float(log_p[np.arange(n), y].mean())
+
+    def predict(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Predicted class (arg-max logit) per row of ``X``, shape ``(n,)``, dtype int64."""
+        W, b = self._unpack(params)
+        return np.argmax(X @ W + b, axis=1).astype(np.int64)
+
+    def accuracy(self, params: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+        """Fraction of rows whose arg-max logit equals the label, in ``[0, 1]``."""
+        self._check(params, X, y, self.n_features)
+        return float(np.mean(self.predict(params, X) == self._labels(y)))
+
+
+class LinearRegression(Model):
+    """Least-squares linear regression.
+
+    Parameters are ``w`` (``n_features``) followed by ``b`` (1):
+    ``num_params = n_features + 1``. The prediction is ``X @ w + b`` and the loss
+    is half the mean squared error, ``mean((X @ w + b − y)²) / 2``.
+
+    Parameters
+    ----------
+    n_features : int
+        Input dimension ``d >= 1``.
+
+    Raises
+    ------
+    ScenarioError
+        If ``n_features < 1`` (``training.n_features``).
+
+    Examples
+    --------
+    >>> LinearRegression(n_features=4).num_params
+    5
+    """
+
+    task: ClassVar[str] = "regression"
+
+    def __init__(self, n_features: int) -> None:
+        self.n_features = _check_dim(n_features, "training.n_features", 1)
+        self.num_params = self.n_features + 1
+
+    @classmethod
+    def from_dims(cls, n_features: int, n_classes: int) -> LinearRegression:
+        """Build ``LinearRegression(n_features)``; ``n_classes`` is ignored."""
+        return cls(n_features)
+
+    def __repr__(self) -> str:
+        return f"LinearRegression(n_features={self.n_features})"
+
+    def _residual(self, params: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
+        n = self._check(params, X, y, self.n_features)
+        return self.predict(params, X) - y, n
+
+    def loss_and_grad(
+        self, params: np.ndarray, X: np.ndarray, y: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """Half mean squared error and its exact gradient (see :meth:`Model.loss_and_grad`).
+
+        With residual ``r = X @ w + b − y``: ``dw = Xᵀ r / n``, ``db = mean(r)``.
+        """
+        r, n = self._residual(params, X, y)
+        loss = 0.5 * float(np.mean(r * r))
+        return loss, np.concatenate([X.T @ r / n, [r.mean()]])
+
+    def loss(self, params: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+        """Half mean squared error over the batch."""
+        r, _ = self._residual(params, X, y)
+        return 0.5 * float(np.mean(r * r))
+
+    def predict(self, params: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Predictions ``X @ w + b``, shape ``(n,)``."""
+        return X @ params[:-1] + params[-1]
+
+    def accuracy(self, params: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
+        """Coefficient of determination R² = 1 − SS_res / SS_tot (at most 1, may be negative).
+
+        For constant targets (``SS_tot = 0``) it is 1.0 for a perfect fit and
+        0.0 otherwise, as in scikit-learn's ``r2_score``.
+        """
+        r, _ = self._residual(params, X, y)
+        ss_res = float(r @ r)
+        centred = y - y.mean()
+        ss_tot = float(centred @ centred)
+        if ss_tot == 0.0:
+            return 1.0 if ss_res == 0.0 else 0.0
+        return 1.0 - ss_res / ss_tot
+
+
+MODELS: dict[str, type[Model]] = {
+    "linear": LinearRegression,
+    "logistic": LogisticRegression,
+}
+
+
+def make_model(name: str, n_features: int, n_classes: int) -> Model:
+    """Build a registered model by name.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`MODELS` (``"linear"`` or ``"logistic"``).
+    n_features : int
+        Input dimension.
+    n_classes : int
+        Number of classes (ignored by regression models).
+
+    Returns
+    -------
+    Model
+
+    Raises
+    ------
+    ScenarioError
+        If the name is unknown (``training.model``) or a dimension is invalid.
+
+    Examples
+    --------
+    >>> make_model("linear", n_features=2, n_classes=0)
+    LinearRegression(n_features=2)
+    >>> make_model("mlp", 2, 2)
+    Traceback (most recent call last):
+    ...
+    netsim.exceptions.ScenarioError: training.model: unknown model 'mlp'; accepted: linear, logistic
+    """
+    cls = MODELS.get(name)
+    if cls is None:
+        accepted = ", ".join(sorted(MODELS))
+        raise ScenarioError(f"training.model: unknown model {name!r}; accepted: {accepted}")
+    return cls.from_dims(n_features, n_classes)
