@@ -17,7 +17,7 @@ import simpy
 
 import netsim
 from netsim.collectives import Communicator, get_algorithm
-from netsim.exceptions import ScenarioError
+from netsim.exceptions import ScenarioError, TopologyError
 from netsim.network import make_network
 from netsim.results import Result
 from netsim.scenario import Scenario, TopologySpec, load_scenario
@@ -43,12 +43,19 @@ def build_graph(spec: TopologySpec, base_dir: str | Path = ".") -> nx.Graph:
         for key in ("fanout", "hosts_per_leaf", "level_bandwidth", "oversubscription", "level_latency"):
             if getattr(spec, key) is not None:
                 params[key] = getattr(spec, key)
+    elif spec.kind in ("fat_tree", "torus"):
+        key = "k" if spec.kind == "fat_tree" else "dims"
+        if getattr(spec, key) is not None:
+            params[key] = getattr(spec, key)
     elif spec.kind == "dumbbell":
         hosts = params.pop("hosts")
         params["hosts_left"], params["hosts_right"] = (hosts + 1) // 2, hosts // 2
         params["bottleneck_bandwidth"] = spec.bottleneck_bandwidth
         params["bottleneck_latency"] = spec.bottleneck_latency
-    return build_topology(spec.kind, **params)
+    try:
+        return build_topology(spec.kind, **params)
+    except TopologyError as exc:
+        raise TopologyError(f"topology ({spec.kind}): {exc}") from None
 
 
 def build_job(scenario: Scenario, workers: int, streams: dict[str, np.random.SeedSequence]) -> TrainingJob:
@@ -111,7 +118,7 @@ def simulate(scenario: Scenario | str | Path, overrides=None) -> Result:
 
     graph = build_graph(scenario.topology, scenario.base_dir)
     hosts = list(graph.graph["hosts"])
-    algorithm = get_algorithm(scenario.communication.algorithm)
+    algorithm = get_algorithm(scenario.communication.algorithm, "allreduce")
     servers = 1 if algorithm.kind == "parameter_server" else 0
     workers = scenario.training.workers or len(hosts) - servers
     if workers < 1 or workers + servers > len(hosts):

@@ -72,7 +72,7 @@ def _registry_names(kind: str) -> list[str]:
     if kind == "algorithm":
         from netsim.collectives import algorithm_names
 
-        return algorithm_names()
+        return algorithm_names("allreduce")
     if kind == "model":
         from netsim.training import MODELS
 
@@ -118,6 +118,8 @@ _KIND_ONLY_KEYS = {
     "tree": ("fanout", "hosts_per_leaf", "level_bandwidth", "oversubscription", "level_latency"),
     "dumbbell": ("bottleneck_bandwidth", "bottleneck_latency"),
     "file": ("path",),
+    "fat_tree": ("k",),
+    "torus": ("dims",),
 }
 
 
@@ -128,7 +130,7 @@ class _Spec(BaseModel):
 class TopologySpec(_Spec):
     """``[topology]``: which graph to build and its links.
 
-    ``kind``: star | ring | tree | dumbbell | file. ``hosts``: number of hosts (all
+    ``kind``: star | ring | tree | dumbbell | fat_tree | torus | file. ``hosts``: number of hosts (all
     kinds but ``file``). ``bandwidth`` (bytes/s) and ``latency`` (s): host links (every
     link unless a per-level value says otherwise). Tree only: ``fanout``,
     ``hosts_per_leaf``, ``level_bandwidth``, ``oversubscription``, ``level_latency``.
@@ -149,6 +151,8 @@ class TopologySpec(_Spec):
     bottleneck_bandwidth: Bandwidth | None = None
     bottleneck_latency: Latency | None = None
     path: str | None = None
+    k: int | None = Field(default=None, ge=2)
+    dims: list[int] | None = None
     routing: Annotated[str, BeforeValidator(_choice("shortest", "ecmp"))] = "shortest"
 
     @model_validator(mode="after")
