@@ -1,3 +1,71 @@
-"""netsim: discrete-event simulation of distributed deep-learning communication."""
+"""netsim: discrete-event simulation of distributed deep-learning communication.
+
+Network timing (SimPy; flow-level max-min sharing or alpha-beta) and the real gradient
+math (NumPy) simulated together. The curated public API:
+
+- :func:`simulate`, :func:`load_scenario`, :func:`scenario_from_dict`, :class:`Scenario`,
+  :class:`Result`: run scenarios and read their results.
+- :func:`simulate_collective`: one collective on its own (exact arrays and time).
+- subpackages :mod:`netsim.topology`, :mod:`netsim.network`, :mod:`netsim.collectives`,
+  :mod:`netsim.training`; units in :mod:`netsim.units`; errors in :mod:`netsim.exceptions`.
+"""
 
 __version__ = "0.1.0"
+
+from netsim import collectives, network, topology, training, units
+from netsim.collectives import Communicator, algorithms, get_algorithm, simulate_collective
+from netsim.exceptions import (
+    NetsimError,
+    RoutingError,
+    ScenarioError,
+    SimulationError,
+    TopologyError,
+)
+from netsim.network import NETWORK_MODELS, make_network
+from netsim.results import Result
+from netsim.runner import simulate
+from netsim.scenario import Scenario, load_scenario, scenario_from_dict
+from netsim.topology import TOPOLOGIES, Router, build_topology, from_file
+from netsim.units import (
+    format_bandwidth,
+    format_size,
+    format_time,
+    parse_bandwidth,
+    parse_size,
+    parse_time,
+)
+
+__all__ = [
+    "__version__",
+    "simulate",
+    "load_scenario",
+    "scenario_from_dict",
+    "Scenario",
+    "Result",
+    "simulate_collective",
+    "Communicator",
+    "algorithms",
+    "get_algorithm",
+    "NETWORK_MODELS",
+    "make_network",
+    "TOPOLOGIES",
+    "build_topology",
+    "from_file",
+    "Router",
+    "parse_bandwidth",
+    "parse_time",
+    "parse_size",
+    "format_bandwidth",
+    "format_time",
+    "format_size",
+    "NetsimError",
+    "ScenarioError",
+    "TopologyError",
+    "RoutingError",
+    "SimulationError",
+    "collectives",
+    "network",
+    "topology",
+    "training",
+    "units",
+]

@@ -17,6 +17,7 @@ import simpy
 
 import netsim
 from netsim.collectives import Communicator, get_algorithm
+from netsim.collectives.placement import place_ranks
 from netsim.exceptions import ScenarioError, TopologyError
 from netsim.network import make_network
 from netsim.results import Result
@@ -121,16 +122,12 @@ def simulate(scenario: Scenario | str | Path, overrides=None) -> Result:
     algorithm = get_algorithm(scenario.communication.algorithm, "allreduce")
     servers = 1 if algorithm.kind == "parameter_server" else 0
     workers = scenario.training.workers or len(hosts) - servers
-    if workers < 1 or workers + servers > len(hosts):
-        raise ScenarioError(
-            f"training.workers: {workers} workers and {servers} server(s) need more hosts than the topology's {len(hosts)}"
-        )
+    placement = place_ranks(algorithm, hosts, workers, servers=servers)
     job = build_job(scenario, workers, streams)
 
     env = simpy.Environment()
     routing_seed = int(streams["routing"].generate_state(1)[0])
     network = make_network(scenario.network.model, env, graph, Router(graph, mode=scenario.topology.routing, seed=routing_seed))
-    placement = hosts[:workers] + hosts[len(hosts) - servers :]
     comm = Communicator(env, network, placement)
     log = start_bsp(env, comm, job, algorithm)
     env.run()

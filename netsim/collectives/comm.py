@@ -36,7 +36,20 @@ class Communicator:
     one event. Messages never block the sender (eager, buffered sends).
     """
 
-    __slots__ = ("env", "network", "hosts", "size", "_mailbox", "_calls", "bytes_sent", "messages")
+    __slots__ = (
+        "env",
+        "network",
+        "hosts",
+        "size",
+        "ranks",
+        "_mailbox",
+        "_calls",
+        "_gid",
+        "_top",
+        "_subgroups",
+        "bytes_sent",
+        "messages",
+    )
 
     def __init__(self, env: simpy.Environment, network, hosts: Sequence[Hashable]):
         if len(hosts) < 1:
@@ -45,10 +58,35 @@ class Communicator:
         self.network = network
         self.hosts = list(hosts)
         self.size = len(self.hosts)
+        self.ranks = list(range(self.size))
         self._mailbox: dict[tuple, simpy.Event] = {}
         self._calls = [0] * self.size
+        self._gid: tuple = ()
+        self._top = self
+        self._subgroups: dict[tuple[int, ...], Communicator] = {}
         self.bytes_sent = [0.0] * self.size
         self.messages = [0] * self.size
+
+    def subgroup(self, ranks: Sequence[int]) -> Communicator:
+        """A communicator over some of this one's ranks (local rank ``i`` = ``ranks[i]`` here).
+
+        Like ``MPI_Comm_split``: messages in the subgroup never match messages outside it,
+        its collective call counters are its own, and bytes are credited to the top-level
+        ranks (``bytes_sent`` of the top communicator). The same ``ranks`` always give the
+        same subgroup object, so every rank may call this independently (SPMD).
+        """
+        key = tuple(int(r) for r in ranks)
+        sub = self._subgroups.get(key)
+        if sub is None:
+            if not key or len(set(key)) != len(key) or not all(0 <= r < self.size for r in key):
+                raise ValueError(f"subgroup ranks must be distinct ranks of this communicator, got {list(ranks)}")
+            sub = Communicator(self.env, self.network, [self.hosts[r] for r in key])
+            sub.ranks = [self.ranks[r] for r in key]
+            sub._mailbox = self._top._mailbox
+            sub._gid = (*self._gid, key)
+            sub._top = self._top
+            self._subgroups[key] = sub
+        return sub
 
     def new_call(self, rank: int) -> int:
         """Return the sequence number of ``rank``'s next collective call.
@@ -61,6 +99,8 @@ class Communicator:
         return seq
 
     def _slot(self, key: tuple) -> simpy.Event:
+        if self._gid:
+            key = (self._gid, *key)
         event = self._mailbox.pop(key, None)
         if event is None:
             event = self._mailbox[key] = self.env.event()
@@ -73,8 +113,9 @@ class Communicator:
         The caller must not mutate ``payload`` afterwards: it is what the receiver gets.
         """
         event = self._slot((src, dst, tag))
-        self.bytes_sent[src] += nbytes
-        self.messages[src] += 1
+        top, origin = self._top, self.ranks[src]
+        top.bytes_sent[origin] += nbytes
+        top.messages[origin] += 1
         return self.network.transfer(self.hosts[src], self.hosts[dst], nbytes, value=payload, event=event)
 
     def recv(self, dst: int, src: int, tag: Hashable) -> simpy.Event:
@@ -82,5 +123,5 @@ class Communicator:
         return self._slot((src, dst, tag))
 
     def pending_messages(self) -> int:
-        """Number of mailbox slots not yet matched by both a send and a receive."""
+        """Number of mailbox slots (of the whole communicator tree) not yet matched by a send and a receive."""
         return len(self._mailbox)

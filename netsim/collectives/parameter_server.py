@@ -13,10 +13,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from netsim.collectives.algorithm import Algorithm
 from netsim.collectives.chunks import payload_nbytes
 from netsim.collectives.comm import Communicator
 
-__all__ = ["parameter_server"]
+__all__ = ["parameter_server", "REGISTER"]
 
 ServerUpdate = Callable[[np.ndarray | None], tuple[np.ndarray | None, float]]
 
@@ -82,3 +83,18 @@ def parameter_server(
     for worker in workers:
         comm.send(server, worker, (seq, "pull"), reply, reply_bytes)
     return reply
+
+
+REGISTER = (
+    Algorithm(
+        name="parameter_server",
+        operation="allreduce",
+        run=parameter_server,
+        description="one server host: workers push, the server reduces (in arrival order) and replies",
+        formula="2(a + p n b)",
+        predict=lambda p, n, a, b: 2 * (a + p * n * b),
+        aliases=("ps",),
+        kind="parameter_server",
+        options=("server", "on_server"),
+    ),
+)

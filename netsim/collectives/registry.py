@@ -1,88 +1,75 @@
-"""Look-up of aggregation algorithms by the names scenarios use."""
+"""Look-up of collective algorithms by the names scenarios use.
+
+Every module of :mod:`netsim.collectives` may define ``REGISTER``, a sequence of
+:class:`~netsim.collectives.algorithm.Algorithm`; the registry imports the package's
+modules once, in sorted order, and collects them. Adding an algorithm is adding a file.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import importlib
+import pkgutil
+from functools import cache
 
-from netsim.collectives.parameter_server import parameter_server
-from netsim.collectives.ring import ring_allreduce
+from netsim.collectives.algorithm import Algorithm
 from netsim.exceptions import ScenarioError
 
-__all__ = ["Algorithm", "ALGORITHMS", "get_algorithm", "algorithm_names"]
+__all__ = ["algorithms", "get_algorithm", "algorithm_names"]
 
 
-@dataclass(frozen=True)
-class Algorithm:
-    """An aggregation algorithm as scenarios name it.
+@cache
+def _registry() -> tuple[dict[str, Algorithm], dict[str, str]]:
+    import netsim.collectives as package
 
-    Attributes
+    table: dict[str, Algorithm] = {}
+    aliases: dict[str, str] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        for algorithm in getattr(module, "REGISTER", ()):
+            for name in (algorithm.name, *algorithm.aliases):
+                if name in table or name in aliases:
+                    raise RuntimeError(f"collective algorithm name {name!r} is registered twice")
+            table[algorithm.name] = algorithm
+            aliases.update({alias: algorithm.name for alias in algorithm.aliases})
+    return table, aliases
+
+
+def algorithms(operation: str | None = None) -> dict[str, Algorithm]:
+    """Registered algorithms by canonical name (only those of ``operation`` if given)."""
+    table = _registry()[0]
+    return {name: a for name, a in sorted(table.items()) if operation is None or a.operation == operation}
+
+
+def algorithm_names(operation: str | None = None) -> list[str]:
+    """Canonical names and aliases (of ``operation`` if given), sorted."""
+    table, aliases = _registry()
+    names = [n for n, a in table.items() if operation is None or a.operation == operation]
+    names += [alias for alias, n in aliases.items() if operation is None or table[n].operation == operation]
+    return sorted(names)
+
+
+def get_algorithm(name: str, operation: str | None = None, field: str = "communication.algorithm") -> Algorithm:
+    """Return the algorithm called ``name`` (canonical or alias).
+
+    Parameters
     ----------
     name : str
-        Canonical name (``communication.algorithm``).
-    kind : str
-        ``"allreduce"`` (every rank ends with the sum) or ``"parameter_server"`` (server
-        ranks reduce and reply; they need hosts of their own or co-located ones).
-    run : callable
-        The SPMD generator ``run(comm, rank, data=None, nbytes=None, ...)``.
-    description : str
-        One line for ``netsim list``.
-    formula : str
-        Uncontended time from REFERENCES §2.
-    aliases : tuple of str
-        Other accepted names.
-    """
-
-    name: str
-    kind: str
-    run: Callable
-    description: str
-    formula: str
-    aliases: tuple[str, ...] = field(default=())
-
-
-ALGORITHMS: dict[str, Algorithm] = {
-    a.name: a
-    for a in (
-        Algorithm(
-            "ring_allreduce",
-            "allreduce",
-            ring_allreduce,
-            "ring reduce-scatter then ring all-gather over p chunks",
-            "2(p-1)a + 2((p-1)/p) n b",
-            ("ring",),
-        ),
-        Algorithm(
-            "parameter_server",
-            "parameter_server",
-            parameter_server,
-            "one server host: workers push, the server reduces and replies",
-            "2(a + p n b)",
-            ("ps",),
-        ),
-    )
-}
-
-_ALIASES = {alias: a.name for a in ALGORITHMS.values() for alias in a.aliases}
-
-
-def algorithm_names() -> list[str]:
-    """Canonical names and aliases, sorted."""
-    return sorted([*ALGORITHMS, *_ALIASES])
-
-
-def get_algorithm(name: str) -> Algorithm:
-    """Return the algorithm called ``name`` (canonical or alias).
+        Canonical name or alias.
+    operation : str, optional
+        Require this operation (e.g. ``"allreduce"`` for a training job's gradients).
+    field : str
+        Field named in error messages.
 
     Raises
     ------
     ScenarioError
-        If no algorithm has that name; the message lists the accepted names.
+        If no algorithm of that operation has that name; the message lists the accepted names.
     """
-    canonical = _ALIASES.get(name, name)
-    try:
-        return ALGORITHMS[canonical]
-    except KeyError:
+    table, aliases = _registry()
+    algorithm = table.get(aliases.get(name, name))
+    if algorithm is None or (operation is not None and algorithm.operation != operation):
         raise ScenarioError(
-            f"communication.algorithm: unknown algorithm {name!r}; accepted: {', '.join(algorithm_names())}"
-        ) from None
+            f"{field}: unknown {operation or 'collective'} algorithm {name!r}; "
+            f"accepted: {', '.join(algorithm_names(operation))}"
+        )
+    return algorithm

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from netsim.collectives.algorithm import Algorithm
 from netsim.collectives.chunks import payload_nbytes, split
 from netsim.collectives.comm import Communicator
 
-__all__ = ["ring_allreduce"]
+__all__ = ["ring_allreduce", "REGISTER"]
 
 
 def ring_allreduce(comm: Communicator, rank: int, data: np.ndarray | None = None, nbytes: float | None = None):
@@ -63,3 +64,16 @@ def ring_allreduce(comm: Communicator, rank: int, data: np.ndarray | None = None
         send(rank, right, tag, chunks[out], sizes[out])
         chunks[into] = yield recv(rank, left, tag)
     return None if data is None else np.concatenate(chunks)
+
+
+REGISTER = (
+    Algorithm(
+        name="ring_allreduce",
+        operation="allreduce",
+        run=ring_allreduce,
+        description="ring reduce-scatter then ring all-gather over p chunks",
+        formula="2(p-1)a + 2((p-1)/p)nb",
+        predict=lambda p, n, a, b: 2 * (p - 1) * a + 2 * (p - 1) / p * n * b,
+        aliases=("ring",),
+    ),
+)
