@@ -25,7 +25,8 @@ from netsim.scenario import Scenario, TopologySpec, load_scenario
 from netsim.topology import Router, build_topology, from_file
 from netsim.training import ComputeModel, make_dataset, make_model, make_optimizer, shard
 from netsim.training.job import TrainingJob
-from netsim.training.sync import start_bsp
+from netsim.training.buckets import plan_buckets
+from netsim.training.sync import Exchange, start_bsp
 
 __all__ = ["simulate", "build_graph", "build_job"]
 
@@ -129,7 +130,10 @@ def simulate(scenario: Scenario | str | Path, overrides=None) -> Result:
     routing_seed = int(streams["routing"].generate_state(1)[0])
     network = make_network(scenario.network.model, env, graph, Router(graph, mode=scenario.topology.routing, seed=routing_seed))
     comm = Communicator(env, network, placement)
-    log = start_bsp(env, comm, job, algorithm)
+    spec = scenario.communication
+    buckets = plan_buckets(job.model.tensors(), job.initial_params.itemsize, spec.bucket_size, spec.first_bucket_size)
+    exchange = Exchange(algorithm, buckets, spec.overlap, spec.algorithm_options())
+    log = start_bsp(env, comm, job, exchange)
     env.run()
 
     steps = pd.DataFrame(log.steps_table())
@@ -148,6 +152,8 @@ def simulate(scenario: Scenario | str | Path, overrides=None) -> Result:
         "mean_step_time_s": float(steps["duration_s"].mean()),
         "mean_compute_time_s": float(steps["compute_s"].mean()),
         "mean_comm_time_s": float(steps["comm_s"].mean()),
+        "mean_comm_busy_time_s": float(steps["comm_busy_s"].mean()),
+        "buckets": len(buckets),
         "bytes_sent": float(network.bytes_sent),
         "model_bytes": job.model_bytes,
         "final_train_loss": float(steps["train_loss"].iloc[-1]),

@@ -25,10 +25,18 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
 
 from netsim.exceptions import ScenarioError
-from netsim.units import parse_bandwidth, parse_flops, parse_time
+from netsim.units import parse_bandwidth, parse_flops, parse_size, parse_time
 
 __all__ = [
     "Scenario",
@@ -58,6 +66,7 @@ Bandwidth = Annotated[float, BeforeValidator(_positive(parse_bandwidth))]
 Latency = Annotated[float, BeforeValidator(parse_time)]
 PositiveTime = Annotated[float, BeforeValidator(_positive(parse_time))]
 Flops = Annotated[float, BeforeValidator(_positive(parse_flops))]
+Size = Annotated[float, BeforeValidator(parse_size)]
 
 
 def _registry_names(kind: str) -> list[str]:
@@ -180,13 +189,47 @@ class NetworkSpec(_Spec):
 
 
 class CommunicationSpec(_Spec):
-    """``[communication]``: ``algorithm`` = ring_allreduce (alias ring) | parameter_server (alias ps).
+    """``[communication]``: how gradients are aggregated each step.
 
-    A parameter server runs on the last host of the topology; the workers are the hosts
-    before it.
+    ``algorithm``: any allreduce-operation algorithm (``netsim list algorithms``), e.g.
+    ring_allreduce (alias ring) or parameter_server (alias ps; the server runs on the last
+    host). Algorithm options, accepted only by algorithms that take them: ``chunks``
+    (pipelining), ``group_size`` (hierarchical), ``servers`` and ``colocated`` (sharded
+    parameter servers). DDP-style bucketing: ``bucket_size`` (bytes, default 25 MiB; 0 =
+    one bucket), ``first_bucket_size`` (default 1 MiB), ``overlap`` (start each bucket's
+    collective when its gradients are ready in the backward pass; default false).
     """
 
     algorithm: Annotated[str, BeforeValidator(_one_of("algorithm"))] = "ring_allreduce"
+    chunks: int | None = Field(default=None, ge=1, le=1_000_000)
+    group_size: int | None = Field(default=None, ge=1)
+    servers: int | None = Field(default=None, ge=1)
+    colocated: bool | None = None
+    bucket_size: Size = 25 * 2**20
+    first_bucket_size: Size = 2**20
+    overlap: bool = False
+
+    @model_validator(mode="after")
+    def _options_fit_algorithm(self) -> CommunicationSpec:
+        from netsim.collectives import get_algorithm
+
+        algorithm = get_algorithm(self.algorithm, "allreduce")
+        for key in ALGORITHM_OPTIONS:
+            if getattr(self, key) is not None and key not in algorithm.options:
+                accepted = [o for o in algorithm.options if o in ALGORITHM_OPTIONS]
+                raise ValueError(
+                    f"communication.{key} does not apply to algorithm {algorithm.name!r}"
+                    + (f" (it accepts: {', '.join(accepted)})" if accepted else " (it takes no options)")
+                )
+        return self
+
+    def algorithm_options(self) -> dict:
+        """The algorithm options that are set, as keyword arguments."""
+        return {key: getattr(self, key) for key in ALGORITHM_OPTIONS if getattr(self, key) is not None}
+
+
+ALGORITHM_OPTIONS = ("chunks", "group_size", "servers", "colocated")
+"""``[communication]`` keys passed to the algorithm itself."""
 
 
 class TrainingSpec(_Spec):

@@ -76,6 +76,15 @@ class Model(ABC):
     def from_dims(cls, n_features: int, n_classes: int) -> Model:
         """Build the model for data with ``n_features`` inputs and ``n_classes`` classes."""
 
+    @abstractmethod
+    def tensors(self) -> list[tuple[str, int]]:
+        """The parameter tensors in forward (layer) order: ``[(name, number of elements), ...]``.
+
+        They tile the flat vector contiguously in this order; communication buckets
+        (DDP-style) are built from them in reverse order, as gradients become ready in
+        the backward pass.
+        """
+
     def init_params(self, rng: np.random.Generator) -> np.ndarray:
         """Draw small initial parameters, ``N(0, 0.01²)`` per entry.
 
@@ -189,6 +198,10 @@ class LogisticRegression(Model):
     def __repr__(self) -> str:
         return f"LogisticRegression(n_features={self.n_features}, n_classes={self.n_classes})"
 
+    def tensors(self) -> list[tuple[str, int]]:
+        """``[("W", n_features * n_classes), ("b", n_classes)]``."""
+        return [("W", self.n_features * self.n_classes), ("b", self.n_classes)]
+
     def _unpack(self, params: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         split = self.n_features * self.n_classes
         return params[:split].reshape(self.n_features, self.n_classes), params[split:]
@@ -278,6 +291,10 @@ class LinearRegression(Model):
     def from_dims(cls, n_features: int, n_classes: int) -> LinearRegression:
         """Build ``LinearRegression(n_features)``; ``n_classes`` is ignored."""
         return cls(n_features)
+
+    def tensors(self) -> list[tuple[str, int]]:
+        """``[("w", n_features), ("b", 1)]``."""
+        return [("w", self.n_features), ("b", 1)]
 
     def __repr__(self) -> str:
         return f"LinearRegression(n_features={self.n_features})"

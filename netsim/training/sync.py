@@ -1,11 +1,18 @@
 """Synchronisation schemes as SimPy processes: bulk-synchronous parallel (BSP) SGD.
 
 Each worker repeats: draw a batch, compute the real gradient (taking the compute model's
-simulated time), aggregate with the chosen algorithm, apply the update. With an
-allreduce every replica applies the same averaged gradient with its own optimizer; with
-a parameter server the server applies it and replies with the new parameters. Either
-way BSP data-parallel SGD equals single-process SGD on the global batch (the union of
-the workers' batches), up to floating-point reassociation.
+simulated time), aggregate it with the chosen algorithm bucket by bucket, apply the
+update. With an allreduce every replica applies the same averaged gradient with its own
+optimizer once every bucket is reduced (as PyTorch DDP does); with a parameter server
+the server applies it (one optimizer per bucket: the optimizers are element-wise, so
+this is the same update) and replies with the new parameters. Either way BSP SGD equals
+single-process SGD on the global batch (the union of the workers' batches), up to
+floating-point reassociation.
+
+With ``overlap`` a bucket's collective starts as soon as its gradients are ready in the
+backward pass (:mod:`netsim.training.buckets`); collectives run one after another, in
+bucket order, as on a single NCCL stream. Without it, communication starts after the
+whole compute time.
 """
 
 from __future__ import annotations
@@ -16,9 +23,33 @@ import numpy as np
 import simpy
 
 from netsim.collectives import Algorithm, Communicator
+from netsim.training.buckets import Bucket
 from netsim.training.job import TrainingJob, WorkerState
 
-__all__ = ["StepLog", "start_bsp"]
+__all__ = ["Exchange", "StepLog", "start_bsp"]
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """How a step's gradient is communicated.
+
+    Attributes
+    ----------
+    algorithm : Algorithm
+        An allreduce-operation algorithm (collective or parameter server).
+    buckets : list of Bucket
+        Slices of the flat gradient communicated one after another (communication order).
+    overlap : bool
+        Start each bucket's collective when its gradients are ready instead of after the
+        whole compute time.
+    options : dict
+        Extra keyword options for the algorithm (e.g. ``chunks``).
+    """
+
+    algorithm: Algorithm
+    buckets: list[Bucket]
+    overlap: bool = False
+    options: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -26,7 +57,9 @@ class StepLog:
     """Per-worker step records and per-step evaluations of a training run.
 
     ``worker_rows`` has one dict per (step, worker) with simulated times in seconds:
-    ``step, worker, start_s, compute_s, comm_s, end_s, train_loss, bytes_sent``.
+    ``step, worker, start_s, compute_s, comm_s`` (exposed communication: time from the
+    end of compute to the end of the step), ``comm_busy_s`` (time spent inside
+    collectives, overlapped or not), ``end_s, train_loss, bytes_sent``.
     ``server_bytes[step]`` counts bytes sent by server ranks; ``evals[step]`` is the
     held-out ``(loss, accuracy)`` after that step.
     """
@@ -55,6 +88,7 @@ class StepLog:
                     "duration_s": end - start,
                     "compute_s": float(np.mean([r["compute_s"] for r in rows])),
                     "comm_s": float(np.mean([r["comm_s"] for r in rows])),
+                    "comm_busy_s": float(np.mean([r["comm_busy_s"] for r in rows])),
                     "train_loss": float(np.mean([r["train_loss"] for r in rows])),
                     "test_loss": test_loss,
                     "test_accuracy": test_accuracy,
@@ -64,7 +98,7 @@ class StepLog:
         return table
 
 
-def start_bsp(env: simpy.Environment, comm: Communicator, job: TrainingJob, algorithm: Algorithm) -> StepLog:
+def start_bsp(env: simpy.Environment, comm: Communicator, job: TrainingJob, exchange: Exchange) -> StepLog:
     """Start BSP training processes in ``env`` and return the log they fill.
 
     Parameters
@@ -74,8 +108,8 @@ def start_bsp(env: simpy.Environment, comm: Communicator, job: TrainingJob, algo
         Ranks ``0 .. job.workers-1`` are the workers; for a parameter server, rank
         ``job.workers`` is the server.
     job : TrainingJob
-    algorithm : Algorithm
-        An allreduce or a parameter server (see :mod:`netsim.collectives`).
+    exchange : Exchange
+        Algorithm, buckets and overlap.
 
     Returns
     -------
@@ -83,29 +117,44 @@ def start_bsp(env: simpy.Environment, comm: Communicator, job: TrainingJob, algo
         Filled as the simulation runs (call ``env.run()`` afterwards).
     """
     log = StepLog()
+    algorithm = exchange.algorithm
     expected = job.workers + (1 if algorithm.kind == "parameter_server" else 0)
     if comm.size != expected:
         raise ValueError(f"{algorithm.name} with {job.workers} workers needs {expected} ranks, got {comm.size}")
-    workers = [job.new_worker(rank) for rank in range(job.workers)]
-    for state in workers:
-        env.process(_bsp_worker(env, comm, job, algorithm, state, log))
+    for rank in range(job.workers):
+        env.process(_bsp_worker(env, comm, job, exchange, job.new_worker(rank), log))
     if algorithm.kind == "parameter_server":
-        env.process(_bsp_server(comm, job, algorithm, job.workers, log))
+        env.process(_bsp_server(comm, job, exchange, job.workers, log))
     return log
 
 
-def _bsp_worker(env, comm: Communicator, job: TrainingJob, algorithm: Algorithm, state: WorkerState, log: StepLog):
+def _bsp_worker(env, comm: Communicator, job: TrainingJob, exchange: Exchange, state: WorkerState, log: StepLog):
     rank, workers = state.rank, job.workers
+    algorithm, options = exchange.algorithm, exchange.options
+    to_server = algorithm.kind == "parameter_server"
     for step in range(job.steps):
         start = env.now
         loss, grad, compute_time = job.gradient(state)
-        yield env.timeout(compute_time)
-        comm_start, sent_before = env.now, comm.bytes_sent[rank]
-        if algorithm.kind == "parameter_server":
-            state.params = yield from algorithm.run(comm, rank, grad, server=workers)
-        else:
-            total = yield from algorithm.run(comm, rank, grad)
-            state.params = state.optimizer.step(state.params, total / workers)
+        compute_end = start + compute_time
+        sent_before, busy = comm.bytes_sent[rank], 0.0
+        if not exchange.overlap:
+            yield env.timeout(compute_time)
+        reduced = np.empty_like(grad)
+        for bucket in exchange.buckets:
+            ready = start + compute_time * bucket.ready_fraction
+            if ready > env.now:
+                yield env.timeout(ready - env.now)
+            began = env.now
+            piece = grad[bucket.start : bucket.stop]
+            if to_server:
+                out = yield from algorithm.run(comm, rank, piece, server=workers, **options)
+            else:
+                out = yield from algorithm.run(comm, rank, piece, **options)
+            reduced[bucket.start : bucket.stop] = out
+            busy += env.now - began
+        if compute_end > env.now:
+            yield env.timeout(compute_end - env.now)
+        state.params = reduced if to_server else state.optimizer.step(state.params, reduced / workers)
         end = env.now
         log.worker_rows.append(
             {
@@ -113,7 +162,8 @@ def _bsp_worker(env, comm: Communicator, job: TrainingJob, algorithm: Algorithm,
                 "worker": rank,
                 "start_s": start,
                 "compute_s": compute_time,
-                "comm_s": end - comm_start,
+                "comm_s": end - compute_end,
+                "comm_busy_s": busy,
                 "end_s": end,
                 "train_loss": loss,
                 "bytes_sent": comm.bytes_sent[rank] - sent_before,
@@ -126,16 +176,23 @@ def _bsp_worker(env, comm: Communicator, job: TrainingJob, algorithm: Algorithm,
                 log.final_params = state.params
 
 
-def _bsp_server(comm: Communicator, job: TrainingJob, algorithm: Algorithm, server: int, log: StepLog):
+def _bsp_server(comm: Communicator, job: TrainingJob, exchange: Exchange, server: int, log: StepLog):
     params = job.initial_params.copy()
-    optimizer = job.make_optimizer()
+    optimizers = [job.make_optimizer() for _ in exchange.buckets]
+    itemsize = params.itemsize
 
-    def apply(total: np.ndarray):
-        nonlocal params
-        params = optimizer.step(params, total / job.workers)
-        return params, float(params.nbytes)
+    def updater(bucket: Bucket, optimizer):
+        def apply(total: np.ndarray):
+            new = optimizer.step(params[bucket.start : bucket.stop], total / job.workers)
+            params[bucket.start : bucket.stop] = new
+            return new, float(new.nbytes)
 
+        return apply
+
+    appliers = [updater(b, o) for b, o in zip(exchange.buckets, optimizers, strict=True)]
     for step in range(job.steps):
         sent_before = comm.bytes_sent[server]
-        yield from algorithm.run(comm, server, None, job.model_bytes, server=server, on_server=apply)
+        for bucket, apply in zip(exchange.buckets, appliers, strict=True):
+            nbytes = bucket.size * itemsize
+            yield from exchange.algorithm.run(comm, server, None, nbytes, server=server, on_server=apply, **exchange.options)
         log.server_bytes[step] = comm.bytes_sent[server] - sent_before

@@ -16,7 +16,8 @@ from netsim.training import (
     shard,
 )
 from netsim.training.job import TrainingJob
-from netsim.training.sync import start_bsp
+from netsim.training.buckets import plan_buckets
+from netsim.training.sync import Exchange, start_bsp
 
 STEPS = 20
 
@@ -41,15 +42,16 @@ def make_job(p, seed=0, momentum=0.9):
     return job, sampler_seeds
 
 
-def run_bsp(job, algorithm_name):
+def run_bsp(job, algorithm_name, bucket_size=None, overlap=False, graph=None):
     algorithm = get_algorithm(algorithm_name)
     p = job.workers
     extra = 1 if algorithm.kind == "parameter_server" else 0
-    graph = star(p + extra, 1.25e9, 1e-6)
+    graph = graph if graph is not None else star(p + extra, 1.25e9, 1e-6)
     env = simpy.Environment()
     network = make_network("flow", env, graph, Router(graph))
     comm = Communicator(env, network, graph.graph["hosts"][: p + extra])
-    log = start_bsp(env, comm, job, algorithm)
+    buckets = plan_buckets(job.model.tensors(), 8, bucket_size, bucket_size)
+    log = start_bsp(env, comm, job, Exchange(algorithm, buckets, overlap))
     env.run()
     return log, env.now
 
@@ -69,9 +71,10 @@ def single_process_sgd(job, sampler_seeds):
 
 @pytest.mark.parametrize("p", [1, 2, 3, 4, 8])
 @pytest.mark.parametrize("algorithm", ["ring_allreduce", "parameter_server"])
-def test_bsp_equals_single_process_large_batch_sgd(p, algorithm):
+@pytest.mark.parametrize(("bucket_size", "overlap"), [(None, False), (100, False), (100, True)])
+def test_bsp_equals_single_process_large_batch_sgd(p, algorithm, bucket_size, overlap):
     job, seeds = make_job(p)
-    log, _ = run_bsp(job, algorithm)
+    log, _ = run_bsp(job, algorithm, bucket_size, overlap)
     reference = single_process_sgd(job, seeds)
     np.testing.assert_allclose(log.final_params, reference, rtol=0, atol=1e-10)
     assert not np.allclose(reference, job.initial_params)
@@ -102,3 +105,30 @@ def test_training_reduces_the_loss():
     table = log.steps_table()
     assert table[-1]["test_loss"] < table[0]["test_loss"]
     assert table[-1]["test_accuracy"] > 0.5
+
+
+def test_overlap_hides_all_but_the_last_bucket():
+    """With a long compute, the first bucket (``b``) is reduced during the backward pass;
+    the step ends one collective of the last bucket (``W``, 240 bytes) after compute."""
+    p, B, L, compute = 3, 1.25e9, 1e-6, 1e-3
+    job, _ = make_job(p)
+    job.compute = ComputeModel(step_time=compute)
+    log, _ = run_bsp(job, "ring_allreduce", bucket_size=100, overlap=True, graph=star(p, B, L))
+    w_bytes = 30 * 8
+    last = 2 * (p - 1) * (2 * L) + 2 * (p - 1) / p * w_bytes / B
+    b_bytes = 3 * 8
+    first = 2 * (p - 1) * (2 * L) + 2 * (p - 1) / p * b_bytes / B
+    for row in log.worker_rows:
+        assert row["end_s"] - row["start_s"] == pytest.approx(compute + last, rel=1e-12)
+        assert row["comm_s"] == pytest.approx(last, rel=1e-9)
+        assert row["comm_busy_s"] == pytest.approx(first + last, rel=1e-9)
+
+
+def test_without_overlap_buckets_run_after_compute():
+    p, B, L, compute = 3, 1.25e9, 1e-6, 1e-3
+    job, _ = make_job(p)
+    job.compute = ComputeModel(step_time=compute)
+    log, _ = run_bsp(job, "ring_allreduce", bucket_size=100, overlap=False, graph=star(p, B, L))
+    ring = [2 * (p - 1) * (2 * L) + 2 * (p - 1) / p * nbytes / B for nbytes in (24, 240)]
+    for row in log.worker_rows:
+        assert row["comm_s"] == pytest.approx(sum(ring), rel=1e-9)
