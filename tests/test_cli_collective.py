@@ -1,0 +1,57 @@
+"""`netsim collective`: nccl-tests-style table, closed forms, plots, and errors."""
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from netsim.cli import cli, main
+from netsim.cli.collective import parse_sizes
+
+
+def test_table_matches_closed_form(tmp_path):
+    csv = tmp_path / "t.csv"
+    result = CliRunner().invoke(cli, ["collective", "--hosts", "8", "--sizes", "1KB:1GB", "--factor", "10", "--csv", str(csv)])
+    assert result.exit_code == 0, result.output
+    assert "busBw" in result.output
+    table = pd.read_csv(csv)
+    assert len(table) == 7
+    assert (table["error"].abs() < 1e-9).all()
+    large = table.iloc[-1]
+    # bandwidth-optimal allreduce: busBw -> link bandwidth (100 Gbps = 12.5 GB/s)
+    assert large["bus_bw"] == pytest.approx(12.5e9, rel=2e-3)
+    assert large["alg_bw"] * 2 * 7 / 8 == pytest.approx(large["bus_bw"])
+
+
+def test_all_algorithms_and_plot(tmp_path):
+    png = tmp_path / "bw.png"
+    result = CliRunner().invoke(cli, ["collective", "--algorithm", "all", "--hosts", "4", "--sizes", "1KB,1MB", "--plot", str(png)])
+    assert result.exit_code == 0, result.output
+    assert "ring_allreduce" in result.output and "parameter_server" in result.output
+    assert png.stat().st_size > 1000
+
+
+def test_parse_sizes():
+    assert parse_sizes("1KiB:4KiB") == [1024.0, 2048.0, 4096.0]
+    assert parse_sizes("1KB:1MB", factor=10) == [1e3, 1e4, 1e5, 1e6]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["--algorithm", "nope"], "--algorithm: unknown collective algorithm 'nope'"),
+        (["--sizes", "1GB:1KB"], "--sizes"),
+        (["--sizes", "1XB:1GB"], "--sizes: unknown unit"),
+        (["--model", "packet2"], "--model"),
+        (["--opt", "chunks=2"], "--opt chunks"),
+        (["--bandwidth", "fast"], "bandwidth"),
+        (["--hosts", "0"], "hosts"),
+        (["--operation", "allreduce2", "--algorithm", "all"], "--operation"),
+    ],
+)
+def test_errors_exit_2_with_one_line(args, fragment, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["collective", "--sizes", "1KB", *args] if "--sizes" not in args else ["collective", *args])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert fragment in err
+    assert "Traceback" not in err
