@@ -33,7 +33,7 @@ def main() -> None:
     graph = star(hosts, "100Gbps", "2us")
     print(f"allreduce of {args.size} on a {hosts}-host star (100 Gbps, 2 us), flow model, size-only")
     print(f"{'algorithm':<22}{'ranks':>7}{'sim time':>14}{'wall s':>9}{'flows':>11}{'flows/s':>12}  target")
-    for name, algo in algorithms("allreduce").items():
+    for name in algorithms("allreduce"):
         if wanted and name not in wanted:
             continue
         started = time.perf_counter()
