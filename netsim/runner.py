@@ -24,8 +24,8 @@ from netsim.results import Result
 from netsim.scenario import Scenario, TopologySpec, load_scenario
 from netsim.topology import Router, build_topology, from_file
 from netsim.training import ComputeModel, make_dataset, make_model, make_optimizer, shard
-from netsim.training.job import TrainingJob
 from netsim.training.buckets import plan_buckets
+from netsim.training.job import TrainingJob
 from netsim.training.sync import Exchange, start_bsp
 
 __all__ = ["simulate", "build_graph", "build_job"]
@@ -120,19 +120,23 @@ def simulate(scenario: Scenario | str | Path, overrides=None) -> Result:
 
     graph = build_graph(scenario.topology, scenario.base_dir)
     hosts = list(graph.graph["hosts"])
-    algorithm = get_algorithm(scenario.communication.algorithm, "allreduce")
-    servers = 1 if algorithm.kind == "parameter_server" else 0
-    workers = scenario.training.workers or len(hosts) - servers
-    placement = place_ranks(algorithm, hosts, workers, servers=servers)
+    spec = scenario.communication
+    algorithm = get_algorithm(spec.algorithm, "allreduce")
+    servers = (spec.servers or 1) if algorithm.kind == "parameter_server" else 0
+    colocated = bool(spec.colocated)
+    workers = scenario.training.workers or len(hosts) - (0 if colocated else servers)
+    placement = place_ranks(algorithm, hosts, workers, servers=servers, colocated=colocated)
     job = build_job(scenario, workers, streams)
 
     env = simpy.Environment()
     routing_seed = int(streams["routing"].generate_state(1)[0])
     network = make_network(scenario.network.model, env, graph, Router(graph, mode=scenario.topology.routing, seed=routing_seed))
     comm = Communicator(env, network, placement)
-    spec = scenario.communication
     buckets = plan_buckets(job.model.tensors(), job.initial_params.itemsize, spec.bucket_size, spec.first_bucket_size)
-    exchange = Exchange(algorithm, buckets, spec.overlap, spec.algorithm_options())
+    options = {k: v for k, v in spec.algorithm_options().items() if k not in ("servers", "colocated")}
+    if algorithm.kind == "parameter_server" and "servers" in algorithm.options:
+        options["servers"] = servers
+    exchange = Exchange(algorithm, buckets, spec.overlap, options)
     log = start_bsp(env, comm, job, exchange)
     env.run()
 

@@ -316,17 +316,22 @@ class Scenario(_Spec):
     def _enough_hosts(self) -> Scenario:
         if self.topology.hosts is None:
             return self
-        servers = 1 if self.communication.algorithm in ("parameter_server", "ps") else 0
+        from netsim.collectives import get_algorithm
+
+        spec = self.communication
+        is_ps = get_algorithm(spec.algorithm, "allreduce").kind == "parameter_server"
+        servers = (spec.servers or 1) if is_ps and not spec.colocated else 0
         available = self.topology.hosts - servers
         if available < 1:
             raise ValueError(
-                f"topology.hosts = {self.topology.hosts} leaves no worker next to the parameter server; use at least 2 hosts"
+                f"topology.hosts = {self.topology.hosts} leaves no worker next to {servers} parameter server host(s); "
+                f"use at least {servers + 1} hosts or communication.colocated = true"
             )
         workers = self.training.workers
         if workers is not None and workers > available:
             raise ValueError(
                 f"training.workers = {workers} needs more hosts than the topology's {self.topology.hosts}"
-                + (" (one host is the parameter server)" if servers else "")
+                + (f" ({servers} host(s) run parameter servers)" if servers else "")
             )
         return self
 

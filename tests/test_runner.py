@@ -14,10 +14,7 @@ DOC = {
     "compute": {"step_time": "1ms"},
 }
 
-KEYS = (
-    "sim_time_s steps mean_step_time_s mean_compute_time_s mean_comm_time_s bytes_sent model_bytes "
-    "final_loss final_accuracy seed wall_time_s"
-).split()
+KEYS = ["sim_time_s", "steps", "mean_step_time_s", "mean_compute_time_s", "mean_comm_time_s", "bytes_sent", "model_bytes", "final_loss", "final_accuracy", "seed", "wall_time_s"]
 
 
 def test_summary_has_the_documented_keys():
@@ -78,3 +75,32 @@ def test_eval_every():
     result = simulate(scenario_from_dict({**DOC, "training": {**DOC["training"], "eval_every": 3}}))
     evaluated = result.steps.dropna(subset=["test_loss"])["step"].tolist()
     assert evaluated == [2, 5, 7]
+
+
+@pytest.mark.parametrize(
+    "communication",
+    [
+        {"algorithm": "sharded_ps", "servers": 2},
+        {"algorithm": "sharded_ps", "servers": 4, "colocated": True},
+        {"algorithm": "ps", "bucket_size": 64, "first_bucket_size": 64},
+        {"algorithm": "ring", "bucket_size": 64, "first_bucket_size": 64, "overlap": True},
+    ],
+)
+def test_every_aggregation_trains_like_the_ring(communication):
+    hosts = {"sharded_ps": 6 if communication.get("servers") == 2 else 4, "ps": 5}.get(communication["algorithm"], 4)
+    base = {**DOC, "topology": {**DOC["topology"], "hosts": hosts}, "training": {**DOC["training"], "workers": 4}}
+    ring = simulate(scenario_from_dict(base))
+    other = simulate(scenario_from_dict({**base, "communication": communication}))
+    assert other.summary["workers"] == 4
+    np.testing.assert_allclose(other.steps["test_loss"], ring.steps["test_loss"], rtol=1e-9)
+    if "bucket_size" in communication:
+        assert other.summary["buckets"] > 1
+
+
+def test_sharded_ps_options_are_validated():
+    from netsim.exceptions import ScenarioError
+
+    with pytest.raises(ScenarioError, match="communication.servers does not apply to algorithm 'ring_allreduce'"):
+        scenario_from_dict({**DOC, "communication": {"servers": 2}})
+    with pytest.raises(ScenarioError, match="leaves no worker"):
+        scenario_from_dict({**DOC, "communication": {"algorithm": "sharded_ps", "servers": 4}})

@@ -84,7 +84,7 @@ def collective_table(graph, algorithms: list, sizes: list[float], model: str, op
         alpha, beta = _alpha_beta(graph, hosts, workers, servers, colocated)
         for size in sizes:
             run = simulate_collective(graph, algo.name, nbytes=size, model=model, **accepted)
-            predicted = algo.predict(workers, size, alpha, beta) if algo.predict else None
+            predicted = _predict(algo, workers, size, alpha, beta, accepted)
             predicted = math.nan if predicted is None else float(predicted)
             alg_bw = size / run.time if run.time > 0 else math.inf
             rows.append(
@@ -101,6 +101,18 @@ def collective_table(graph, algorithms: list, sizes: list[float], model: str, op
                 }
             )
     return rows
+
+
+def _predict(algo, workers: int, size: float, alpha: float, beta: float, options: dict) -> float | None:
+    """The algorithm's closed form, given the options its ``predict`` accepts (e.g. ``servers``)."""
+    import inspect
+
+    if algo.predict is None:
+        return None
+    parameters = inspect.signature(algo.predict).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    extra = {k: v for k, v in options.items() if takes_any or k in parameters}
+    return algo.predict(workers, size, alpha, beta, **extra)
 
 
 def _alpha_beta(graph, hosts, workers, servers, colocated) -> tuple[float, float]:

@@ -16,6 +16,7 @@ OPERATIONS = (
     "all_to_all",
     "gather",
     "scatter",
+    "gossip",
 )
 """Collective operations. Data contracts of ``run(comm, rank, data, nbytes, **options)``,
 with ``n`` the bytes of the full vector (``nbytes``) and blocks cut by ``numpy.array_split``:
@@ -29,6 +30,7 @@ with ``n`` the bytes of the full vector (``nbytes``) and blocks cut by ``numpy.a
   gets the concatenation of block ``r`` of every rank, in rank order.
 - ``gather``: rank ``r`` gives block ``r``; the root gets the concatenation, others ``None``.
 - ``scatter``: the root gives ``(n,)``; rank ``r`` gets block ``r``.
+- ``gossip``: every rank gives ``(n,)``, gets the mixing-weighted average of its own and its neighbours' vectors.
 
 Size-only payloads pass ``data=None`` and ``nbytes = n`` on every rank and return ``None``.
 """

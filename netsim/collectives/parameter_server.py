@@ -19,7 +19,7 @@ from netsim.collectives.comm import Communicator
 
 __all__ = ["parameter_server", "REGISTER"]
 
-ServerUpdate = Callable[[np.ndarray | None], tuple[np.ndarray | None, float]]
+ServerUpdate = Callable[[int, np.ndarray | None], tuple[np.ndarray | None, float]]
 
 
 def parameter_server(
@@ -48,9 +48,10 @@ def parameter_server(
     server : int
         Rank of the parameter server.
     on_server : callable, optional
-        ``on_server(total) -> (reply, reply_nbytes)``, run at the server once every push
-        has arrived. ``total`` is the sum of the workers' vectors in arrival order (or
-        ``None`` if size-only). Default: reply with the sum, same size as a push.
+        ``on_server(shard, total) -> (reply, reply_nbytes)``, run at the server once every
+        push has arrived; ``shard`` is always 0 here (the same convention as the sharded
+        server's shard index), ``total`` the sum of the workers' vectors in arrival order
+        (or ``None`` if size-only). Default: reply with the sum, same size as a push.
 
     Returns
     -------
@@ -79,7 +80,7 @@ def parameter_server(
     if on_server is None:
         reply, reply_bytes = total, payload_nbytes(total, nbytes)
     else:
-        reply, reply_bytes = on_server(total)
+        reply, reply_bytes = on_server(0, total)
     for worker in workers:
         comm.send(server, worker, (seq, "pull"), reply, reply_bytes)
     return reply

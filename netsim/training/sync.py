@@ -105,8 +105,8 @@ def start_bsp(env: simpy.Environment, comm: Communicator, job: TrainingJob, exch
     ----------
     env : simpy.Environment
     comm : Communicator
-        Ranks ``0 .. job.workers-1`` are the workers; for a parameter server, rank
-        ``job.workers`` is the server.
+        Ranks ``0 .. job.workers-1`` are the workers; for a parameter server the ranks
+        after them are the server(s).
     job : TrainingJob
     exchange : Exchange
         Algorithm, buckets and overlap.
@@ -118,13 +118,13 @@ def start_bsp(env: simpy.Environment, comm: Communicator, job: TrainingJob, exch
     """
     log = StepLog()
     algorithm = exchange.algorithm
-    expected = job.workers + (1 if algorithm.kind == "parameter_server" else 0)
-    if comm.size != expected:
-        raise ValueError(f"{algorithm.name} with {job.workers} workers needs {expected} ranks, got {comm.size}")
+    servers = comm.size - job.workers
+    if servers < 0 or (servers > 0) != (algorithm.kind == "parameter_server"):
+        raise ValueError(f"{algorithm.name} with {job.workers} workers cannot run on {comm.size} ranks")
     for rank in range(job.workers):
         env.process(_bsp_worker(env, comm, job, exchange, job.new_worker(rank), log))
-    if algorithm.kind == "parameter_server":
-        env.process(_bsp_server(comm, job, exchange, job.workers, log))
+    for server in range(job.workers, comm.size):
+        env.process(_bsp_server(comm, job, exchange, server, log))
     return log
 
 
@@ -177,22 +177,34 @@ def _bsp_worker(env, comm: Communicator, job: TrainingJob, exchange: Exchange, s
 
 
 def _bsp_server(comm: Communicator, job: TrainingJob, exchange: Exchange, server: int, log: StepLog):
-    params = job.initial_params.copy()
-    optimizers = [job.make_optimizer() for _ in exchange.buckets]
-    itemsize = params.itemsize
+    """Server rank ``server`` of a (possibly sharded) parameter server.
 
-    def updater(bucket: Bucket, optimizer):
-        def apply(total: np.ndarray):
-            new = optimizer.step(params[bucket.start : bucket.stop], total / job.workers)
-            params[bucket.start : bucket.stop] = new
+    Server ``j = server - workers`` of ``s`` owns shard ``j`` (``numpy.array_split``) of
+    every bucket and keeps one optimizer per bucket for it: element-wise optimizers make
+    this the same update as one optimizer over the whole vector.
+    """
+    workers = job.workers
+    shard, shards = server - workers, comm.size - workers
+    params = job.initial_params.copy()
+    itemsize = params.itemsize
+    slices = []
+    for bucket in exchange.buckets:
+        bounds = np.cumsum([0, *(len(a) for a in np.array_split(np.empty(bucket.size), shards))])
+        slices.append(slice(bucket.start + int(bounds[shard]), bucket.start + int(bounds[shard + 1])))
+
+    def updater(where: slice, optimizer):
+        def apply(_shard: int, total: np.ndarray):
+            new = optimizer.step(params[where], total / workers)
+            params[where] = new
             return new, float(new.nbytes)
 
         return apply
 
-    appliers = [updater(b, o) for b, o in zip(exchange.buckets, optimizers, strict=True)]
+    appliers = [updater(where, job.make_optimizer()) for where in slices]
     for step in range(job.steps):
         sent_before = comm.bytes_sent[server]
         for bucket, apply in zip(exchange.buckets, appliers, strict=True):
-            nbytes = bucket.size * itemsize
-            yield from exchange.algorithm.run(comm, server, None, nbytes, server=server, on_server=apply, **exchange.options)
-        log.server_bytes[step] = comm.bytes_sent[server] - sent_before
+            yield from exchange.algorithm.run(
+                comm, server, None, bucket.size * itemsize, server=workers, on_server=apply, **exchange.options
+            )
+        log.server_bytes[step] = log.server_bytes.get(step, 0.0) + comm.bytes_sent[server] - sent_before
