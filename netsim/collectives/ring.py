@@ -5,7 +5,9 @@ be empty when the vector is shorter than ``p``). In reduce-scatter step ``k`` ra
 sends chunk ``(r - k) mod p`` to rank ``r + 1`` and adds the chunk ``(r - k - 1) mod p``
 it receives from rank ``r - 1`` to its own (``received + own``, the ring's order). After
 ``p - 1`` steps rank ``r`` holds the full sum of chunk ``(r + 1) mod p``; the all-gather
-then circulates the reduced chunks for another ``p - 1`` steps.
+then circulates the reduced chunks for another ``p - 1`` steps. The two phases are
+:func:`~netsim.collectives.reduce_scatter.ring_reduce_scatter_chunks` (with ``shift=1``)
+and :func:`~netsim.collectives.all_gather.ring_all_gather_chunks`.
 
 Uncontended time (REFERENCES §2): ``2(p−1)α + 2((p−1)/p)·n·β`` where ``α`` is the route
 latency between ring neighbours and ``β`` the inverse bottleneck bandwidth.
@@ -16,8 +18,10 @@ from __future__ import annotations
 import numpy as np
 
 from netsim.collectives.algorithm import Algorithm
+from netsim.collectives.all_gather import ring_all_gather_chunks
 from netsim.collectives.chunks import payload_nbytes, split
 from netsim.collectives.comm import Communicator
+from netsim.collectives.reduce_scatter import ring_reduce_scatter_chunks
 
 __all__ = ["ring_allreduce", "REGISTER"]
 
@@ -48,21 +52,9 @@ def ring_allreduce(comm: Communicator, rank: int, data: np.ndarray | None = None
     if size == 1:
         return None if data is None else data.copy()
     chunks, sizes = split(data, total_bytes, size)
-    right, left = (rank + 1) % size, (rank - 1) % size
-    send, recv = comm.send, comm.recv
-    for step in range(size - 1):
-        out = (rank - step) % size
-        into = (rank - step - 1) % size
-        send(rank, right, (seq, step), chunks[out], sizes[out])
-        incoming = yield recv(rank, left, (seq, step))
-        if incoming is not None:
-            chunks[into] = incoming + chunks[into]
-    for step in range(size - 1):
-        out = (rank + 1 - step) % size
-        into = (rank - step) % size
-        tag = (seq, size - 1 + step)
-        send(rank, right, tag, chunks[out], sizes[out])
-        chunks[into] = yield recv(rank, left, tag)
+    # Reduce-scatter leaving rank r with chunk r + 1, then all-gather from there.
+    yield from ring_reduce_scatter_chunks(comm, rank, chunks, sizes, (seq,), shift=1)
+    yield from ring_all_gather_chunks(comm, rank, chunks, sizes, (seq,), shift=1, step0=size - 1)
     return None if data is None else np.concatenate(chunks)
 
 

@@ -16,6 +16,8 @@ from netsim.topology import star
         (SMALL_MESSAGE + 1, 8, "rabenseifner"),
         (LARGE_MESSAGE, 8, "rabenseifner"),
         (LARGE_MESSAGE + 1, 8, "ring_allreduce"),
+        (SMALL_MESSAGE + 1, 6, "ring_allreduce"),
+        (SMALL_MESSAGE, 6, "recursive_doubling"),
         (1e9, 1, "ring_allreduce"),
     ],
 )
