@@ -1,4 +1,11 @@
-"""Synthetic datasets, sharding across workers and per-worker mini-batch sampling.
+"""Datasets (synthetic and bundled real ones), sharding and per-worker mini-batch sampling.
+
+Registered datasets (scenario key ``training.dataset``): ``classification`` and
+``regression`` (seeded synthetic), ``iris`` (Fisher's Iris, 150 × 4, 3 classes) and
+``text`` (character-level next-token pairs from a bundled public-domain text). The
+real datasets ship in ``netsim/training/datasets/`` (sources and licences in its
+``README.md``); nothing is downloaded. Sharding lives in
+:mod:`netsim.training.sharding` and is re-exported here.
 
 All randomness comes from a :class:`numpy.random.Generator` passed in by the
 caller, so the same seed gives bit-identical arrays.
@@ -27,15 +34,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from netsim.exceptions import ScenarioError
+from netsim.training.bundled import TEXTS, context_windows, encode_text, read_iris, read_text
+from netsim.training.sampling import BatchSampler
+from netsim.training.sharding import SHARDING_METHODS, label_histograms, shard
 
 __all__ = [
     "Dataset",
     "make_classification",
     "make_regression",
+    "make_iris",
+    "make_text",
     "DATASETS",
     "make_dataset",
     "SHARDING_METHODS",
     "shard",
+    "label_histograms",
     "BatchSampler",
 ]
 
@@ -47,7 +60,9 @@ class Dataset:
     Attributes
     ----------
     X_train, X_test : numpy.ndarray
-        Inputs, ``float64``, shapes ``(n_train, d)`` and ``(n_test, d)``.
+        Inputs, shapes ``(n_train, d)`` and ``(n_test, d)``: ``float64`` features,
+        except for ``"text"`` whose inputs are ``int64`` token ids (``d`` is the
+        context length).
     y_train, y_test : numpy.ndarray
         Shapes ``(n_train,)`` and ``(n_test,)``: ``int64`` labels in
         ``[0, n_classes)`` for classification, ``float64`` targets for regression.
@@ -56,7 +71,11 @@ class Dataset:
     n_classes : int
         Number of classes; 0 for regression.
     name : str
-        Registry name of the generator (``"classification"``, ``"regression"``).
+        Registry name of the generator (a key of :data:`DATASETS`).
+    class_names : tuple of str or None
+        Names of the classes in label order, when they have names (``"iris"``).
+    vocabulary : str or None
+        For ``"text"``: the characters in token-id order (``vocabulary[i]`` is id ``i``).
     """
 
     X_train: np.ndarray
@@ -66,6 +85,8 @@ class Dataset:
     task: str
     n_classes: int
     name: str
+    class_names: tuple[str, ...] | None = None
+    vocabulary: str | None = None
 
     @property
     def n_features(self) -> int:
@@ -253,9 +274,139 @@ def make_regression(
     )
 
 
+def make_iris(
+    rng: np.random.Generator, test_fraction: float = 0.2, standardize: bool = True
+) -> Dataset:
+    """Fisher's Iris data (150 flowers, 4 measurements in cm, 3 species of 50).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Shuffles the rows before the split (the only randomness).
+    test_fraction : float, optional
+        Fraction held out for testing, in ``(0, 1)`` (30 of 150 rows by default).
+    standardize : bool, optional
+        Scale every feature to zero mean and unit variance using the *training*
+        rows' mean and standard deviation (default true; the raw measurements
+        otherwise make SGD step sizes depend on the units).
+
+    Returns
+    -------
+    Dataset
+        ``task="classification"``, ``n_classes=3``, ``name="iris"``, ``class_names``
+        the species.
+
+    Raises
+    ------
+    ScenarioError
+        For an invalid ``training.test_fraction`` or ``training.standardize``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = make_iris(np.random.default_rng(0))
+    >>> d.n_train, d.n_test, d.n_features, d.class_names
+    (120, 30, 4, ('setosa', 'versicolor', 'virginica'))
+    """
+    if not isinstance(standardize, bool | np.bool_):
+        raise ScenarioError(f"training.standardize: must be true or false, got {standardize!r}")
+    X, y, species = read_iris()
+    n_test = _test_count(len(y), test_fraction)
+    order = rng.permutation(len(y))
+    X, y = X[order], y[order]
+    n_train = len(y) - n_test
+    if standardize:
+        mean = X[:n_train].mean(axis=0)
+        std = X[:n_train].std(axis=0)
+        X = (X - mean) / np.where(std > 0, std, 1.0)
+    return Dataset(
+        X_train=X[:n_train],
+        y_train=y[:n_train],
+        X_test=X[n_train:],
+        y_test=y[n_train:],
+        task="classification",
+        n_classes=len(species),
+        name="iris",
+        class_names=species,
+    )
+
+
+def make_text(
+    rng: np.random.Generator, test_fraction: float = 0.1, context: int = 8, text: str = "alice"
+) -> Dataset:
+    """Character-level next-token pairs from a bundled public-domain text.
+
+    Every position ``i >= context`` of the text gives one sample: the ids of the
+    ``context`` previous characters and the id of character ``i``. The vocabulary is
+    the sorted set of the text's characters (68 for ``"alice"``, chapters I–III of
+    *Alice's Adventures in Wonderland*, 31 776 characters). The split is contiguous,
+    as is usual for language modelling: the test samples are the last ones (their
+    targets never occur as training targets). Use it with ``make_model("lm",
+    n_features=data.n_features, n_classes=data.n_classes)``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Unused (the text and its split are fixed); accepted for a uniform interface.
+    test_fraction : float, optional
+        Fraction of the samples held out for testing, in ``(0, 1)`` (default 0.1).
+    context : int, optional
+        Context length ``k >= 1`` (default 8); becomes ``n_features``.
+    text : str, optional
+        Name of the bundled text (``"alice"``).
+
+    Returns
+    -------
+    Dataset
+        ``task="classification"``, ``int64`` inputs of shape ``(n, context)``,
+        ``n_classes`` the vocabulary size, ``name="text"``, ``vocabulary`` set.
+
+    Raises
+    ------
+    ScenarioError
+        For an invalid ``training.test_fraction``, ``training.context`` or
+        ``training.text``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = make_text(np.random.default_rng(0), context=4)
+    >>> d.n_features, d.n_classes, d.X_train.dtype
+    (4, 68, dtype('int64'))
+    >>> "".join(d.vocabulary[i] for i in d.X_train[0]) + "|" + d.vocabulary[d.y_train[0]]
+    'CHAP|T'
+    """
+    if text not in TEXTS:
+        raise ScenarioError(
+            f"training.text: unknown text {text!r}; accepted: {', '.join(sorted(TEXTS))}"
+        )
+    corpus = read_text(text)
+    context = _check_int(context, "training.context", 1)
+    if context > len(corpus) - 2:
+        raise ScenarioError(
+            f"training.context: {context} characters leave fewer than 2 samples in the "
+            f"{len(corpus)}-character text {text!r}"
+        )
+    ids, vocabulary = encode_text(corpus)
+    X, y = context_windows(ids, context)
+    n_train = len(y) - _test_count(len(y), test_fraction)
+    return Dataset(
+        X_train=X[:n_train],
+        y_train=y[:n_train],
+        X_test=X[n_train:],
+        y_test=y[n_train:],
+        task="classification",
+        n_classes=len(vocabulary),
+        name="text",
+        vocabulary=vocabulary,
+    )
+
+
 DATASETS: dict[str, Callable[..., Dataset]] = {
     "classification": make_classification,
     "regression": make_regression,
+    "iris": make_iris,
+    "text": make_text,
 }
 
 
@@ -272,15 +423,21 @@ def make_dataset(
     Parameters
     ----------
     name : str
-        A key of :data:`DATASETS` (``"classification"`` or ``"regression"``).
+        A key of :data:`DATASETS`: ``"classification"``, ``"regression"``,
+        ``"iris"`` or ``"text"``.
     n_samples, n_features : int
-        Total samples and input dimension.
+        Total samples and input dimension of the synthetic datasets. The bundled
+        ``"iris"`` and ``"text"`` have fixed sizes and ignore both: take the
+        dimensions from the returned :class:`Dataset` (``n_features``,
+        ``n_classes``), never from the request.
     n_classes : int
-        Number of classes (ignored by ``"regression"``).
+        Number of classes (used by ``"classification"`` only).
     rng : numpy.random.Generator
         The only source of randomness.
     **options
-        Generator-specific keywords (``test_fraction``, ``separation``, ``noise``).
+        Dataset-specific keywords: ``test_fraction`` (all); ``separation``, ``noise``
+        (``"classification"``); ``noise`` (``"regression"``); ``standardize``
+        (``"iris"``); ``context``, ``text`` (``"text"``).
 
     Returns
     -------
@@ -296,10 +453,12 @@ def make_dataset(
     >>> import numpy as np
     >>> make_dataset("regression", 20, 2, 0, np.random.default_rng(0), noise=0.0).task
     'regression'
+    >>> make_dataset("iris", 0, 0, 0, np.random.default_rng(0)).n_features
+    4
     >>> make_dataset("mnist", 20, 2, 0, np.random.default_rng(0))
     Traceback (most recent call last):
     ...
-    netsim.exceptions.ScenarioError: training.dataset: unknown dataset 'mnist'; accepted: classification, regression
+    netsim.exceptions.ScenarioError: training.dataset: unknown dataset 'mnist'; accepted: classification, iris, regression, text
     """
     builder = DATASETS.get(name)
     if builder is None:
@@ -313,133 +472,6 @@ def make_dataset(
             raise ScenarioError(
                 f"training.{key}: not an option of dataset {name!r}; accepted: {', '.join(allowed)}"
             )
-    kwargs: dict[str, object] = {"n_samples": n_samples, "n_features": n_features, "rng": rng}
-    if "n_classes" in parameters:
-        kwargs["n_classes"] = n_classes
-    return builder(**kwargs, **options)
-
-
-SHARDING_METHODS = ("contiguous", "random")
-
-
-def shard(n_samples: int, workers: int, method: str, rng: np.random.Generator) -> list[np.ndarray]:
-    """Partition sample indices ``0 … n_samples − 1`` among workers.
-
-    Parameters
-    ----------
-    n_samples : int
-        Number of (training) samples, ``>= 1``.
-    workers : int
-        Number of shards, ``1 <= workers <= n_samples``.
-    method : str
-        ``"contiguous"``: consecutive ranges (``numpy.array_split``; ``rng`` is
-        not used). ``"random"``: a seeded permutation split the same way, each
-        shard then sorted.
-    rng : numpy.random.Generator
-        Source of the permutation for ``"random"``.
-
-    Returns
-    -------
-    list of numpy.ndarray
-        ``workers`` disjoint ``int64`` index arrays covering every index once;
-        sizes differ by at most one (the first shards are the larger).
-
-    Raises
-    ------
-    ScenarioError
-        For an unknown method (``training.sharding``) or an invalid worker count
-        (``training.workers``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> [s.tolist() for s in shard(5, 2, "contiguous", np.random.default_rng(0))]
-    [[0, 1, 2], [3, 4]]
-    """
-    if method not in SHARDING_METHODS:
-        raise ScenarioError(
-            f"training.sharding: unknown sharding method {method!r}; "
-            f"accepted: {', '.join(SHARDING_METHODS)}"
-        )
-    n_samples = _check_int(n_samples, "training.n_samples", 1)
-    workers = _check_int(workers, "training.workers", 1)
-    if workers > n_samples:
-        raise ScenarioError(
-            f"training.workers: {workers} workers exceed the {n_samples} training samples; "
-            "every worker needs at least one sample"
-        )
-    if method == "contiguous":
-        return np.array_split(np.arange(n_samples, dtype=np.int64), workers)
-    order = rng.permutation(n_samples).astype(np.int64)
-    return [np.sort(part) for part in np.array_split(order, workers)]
-
-
-class BatchSampler:
-    """Draw fixed-size mini-batches from one shard, epoch by epoch.
-
-    Within an epoch the shard is visited in a fresh random order without
-    replacement. A batch that crosses the end of an epoch takes the remaining
-    indices and continues from a new shuffle, so every batch has exactly
-    ``batch_size`` indices and every ``len(indices)`` consecutive draws cover the
-    shard exactly once. (Such a boundary batch may therefore repeat an index.)
-
-    Parameters
-    ----------
-    indices : numpy.ndarray
-        The shard: dataset row indices, shape ``(m,)``; copied.
-    batch_size : int
-        Samples per batch, ``1 <= batch_size <= m``.
-    rng : numpy.random.Generator
-        The sampler's own generator (its only source of randomness).
-
-    Raises
-    ------
-    ScenarioError
-        If ``batch_size`` is not an integer in ``[1, m]`` (``training.batch_size``).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> sampler = BatchSampler(np.arange(4), 3, np.random.default_rng(0))
-    >>> first, second = sampler.next_batch(), sampler.next_batch()
-    >>> sorted(np.concatenate([first, second])[:4].tolist())
-    [0, 1, 2, 3]
-    >>> sampler.samples_drawn, sampler.epochs
-    (6, 1.5)
-    """
-
-    def __init__(self, indices: np.ndarray, batch_size: int, rng: np.random.Generator) -> None:
-        self.indices = np.array(indices, dtype=np.int64).reshape(-1)
-        self.batch_size = _check_int(batch_size, "training.batch_size", 1)
-        if self.batch_size > self.indices.size:
-            raise ScenarioError(
-                f"training.batch_size: {self.batch_size} exceeds the shard size "
-                f"{self.indices.size}; use a smaller batch or fewer workers"
-            )
-        self._rng = rng
-        self._order = self.indices
-        self._position = self.indices.size  # forces a shuffle on the first draw
-        self.samples_drawn = 0
-
-    def __repr__(self) -> str:
-        return f"BatchSampler(shard_size={self.indices.size}, batch_size={self.batch_size})"
-
-    @property
-    def epochs(self) -> float:
-        """Passes over the shard so far: ``samples_drawn / shard size``."""
-        return self.samples_drawn / self.indices.size
-
-    def next_batch(self) -> np.ndarray:
-        """Return the next ``batch_size`` row indices (``int64``, a new array)."""
-        parts = []
-        needed = self.batch_size
-        while needed:
-            if self._position == self._order.size:
-                self._order = self._rng.permutation(self.indices)
-                self._position = 0
-            take = min(needed, self._order.size - self._position)
-            parts.append(self._order[self._position : self._position + take])
-            self._position += take
-            needed -= take
-        self.samples_drawn += self.batch_size
-        return np.concatenate(parts)
+    requested = {"n_samples": n_samples, "n_features": n_features, "n_classes": n_classes}
+    kwargs: dict[str, object] = {k: v for k, v in requested.items() if k in parameters}
+    return builder(**kwargs, rng=rng, **options)

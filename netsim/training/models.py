@@ -1,4 +1,10 @@
-"""Differentiable NumPy models whose parameters live in one flat vector.
+"""Differentiable NumPy models whose parameters live in one flat vector, and their registry.
+
+Registered models (scenario key ``training.model``): ``linear`` (least squares),
+``logistic`` (softmax regression), ``mlp`` (:class:`~netsim.training.mlp.MLP`, ReLU or
+tanh hidden layers) and ``lm`` (:class:`~netsim.training.lm.CharLM`, an embedding +
+MLP next-character predictor for the ``text`` dataset). The shared interface is
+:class:`~netsim.training.model_base.Model`, re-exported here.
 
 Every model keeps *all* of its parameters in a single contiguous ``float64``
 vector of length :attr:`Model.num_params`, so a collective moves one array and a
@@ -11,7 +17,8 @@ Compute cost follows the usual training convention (Kaplan et al. 2020, the
 "6N rule"): a forward pass costs 2 FLOPs per parameter per sample (one
 multiply-add) and the backward pass twice that, so one training sample costs
 ``6 * num_params`` FLOPs. The O(classes) element-wise work of the bias, softmax
-and loss is ignored.
+and loss (and of the MLP's activations) is ignored; the language model leaves its
+embedding table out of the count (lookups are not multiply-adds).
 
 Examples
 --------
@@ -28,132 +35,26 @@ Examples
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from typing import ClassVar
 
 import numpy as np
 
 from netsim.exceptions import ScenarioError
+from netsim.training.lm import CharLM
+from netsim.training.mlp import MLP
+from netsim.training.model_base import Model, check_dim
 
 __all__ = [
     "Model",
     "LogisticRegression",
     "LinearRegression",
+    "MLP",
+    "CharLM",
     "MODELS",
     "make_model",
 ]
 
-_INIT_SCALE = 0.01
-
-
-def _check_dim(value: object, field: str, minimum: int) -> int:
-    """Return ``value`` as an int if it is an integer >= ``minimum``, else raise ScenarioError."""
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ScenarioError(f"{field}: must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-class Model(ABC):
-    """A differentiable model with a flat ``float64`` parameter vector.
-
-    Subclasses set :attr:`task` and :attr:`num_params` and implement the
-    abstract methods. Arrays: ``X`` has shape ``(n, n_features)``; ``y`` has
-    shape ``(n,)``; ``params`` and gradients have shape ``(num_params,)``.
-
-    Attributes
-    ----------
-    task : str
-        ``"classification"`` or ``"regression"``.
-    num_params : int
-        Length of the parameter vector.
-    """
-
-    task: ClassVar[str]
-    num_params: int
-
-    @classmethod
-    @abstractmethod
-    def from_dims(cls, n_features: int, n_classes: int) -> Model:
-        """Build the model for data with ``n_features`` inputs and ``n_classes`` classes."""
-
-    @abstractmethod
-    def tensors(self) -> list[tuple[str, int]]:
-        """The parameter tensors in forward (layer) order: ``[(name, number of elements), ...]``.
-
-        They tile the flat vector contiguously in this order; communication buckets
-        (DDP-style) are built from them in reverse order, as gradients become ready in
-        the backward pass.
-        """
-
-    def init_params(self, rng: np.random.Generator) -> np.ndarray:
-        """Draw small initial parameters, ``N(0, 0.01²)`` per entry.
-
-        Parameters
-        ----------
-        rng : numpy.random.Generator
-            The caller's generator (the only source of randomness).
-
-        Returns
-        -------
-        numpy.ndarray
-            Shape ``(num_params,)``, dtype ``float64``.
-        """
-        return _INIT_SCALE * rng.standard_normal(self.num_params)
-
-    @abstractmethod
-    def loss_and_grad(
-        self, params: np.ndarray, X: np.ndarray, y: np.ndarray
-    ) -> tuple[float, np.ndarray]:
-        """Mean loss over the batch and its exact gradient.
-
-        Parameters
-        ----------
-        params : numpy.ndarray
-            Shape ``(num_params,)``.
-        X : numpy.ndarray
-            Inputs, shape ``(n, n_features)``, ``n >= 1``.
-        y : numpy.ndarray
-            Targets, shape ``(n,)``.
-
-        Returns
-        -------
-        loss : float
-            Mean loss over the ``n`` samples.
-        grad : numpy.ndarray
-            Gradient of the mean loss, shape ``(num_params,)``, a new array.
-        """
-
-    @abstractmethod
-    def loss(self, params: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
-        """Mean loss over the batch (no gradient); see :meth:`loss_and_grad`."""
-
-    @abstractmethod
-    def accuracy(self, params: np.ndarray, X: np.ndarray, y: np.ndarray) -> float:
-        """Quality score on ``(X, y)``, higher is better (see subclasses)."""
-
-    def flops_per_sample(self) -> float:
-        """Training FLOPs (forward + backward) per sample: ``6 * num_params``.
-
-        Returns
-        -------
-        float
-            FLOPs per training sample: forward 2 per parameter (a multiply-add),
-            backward twice the forward.
-        """
-        return 6.0 * self.num_params
-
-    def _check(self, params: np.ndarray, X: np.ndarray, y: np.ndarray, n_features: int) -> int:
-        """Validate shapes; return the batch size."""
-        if params.shape != (self.num_params,):
-            raise ValueError(f"params must have shape ({self.num_params},), got {params.shape}")
-        if X.ndim != 2 or X.shape[1] != n_features:
-            raise ValueError(f"X must have shape (n, {n_features}), got {X.shape}")
-        n = X.shape[0]
-        if n == 0:
-            raise ValueError("the batch is empty: X has 0 rows")
-        if y.shape != (n,):
-            raise ValueError(f"y must have shape ({n},) to match X, got {y.shape}")
-        return n
+_check_dim = check_dim  # kept for callers of the former private helper
 
 
 class LogisticRegression(Model):
@@ -341,20 +242,31 @@ class LinearRegression(Model):
 MODELS: dict[str, type[Model]] = {
     "linear": LinearRegression,
     "logistic": LogisticRegression,
+    "mlp": MLP,
+    "lm": CharLM,
 }
 
 
-def make_model(name: str, n_features: int, n_classes: int) -> Model:
+def make_model(name: str, n_features: int, n_classes: int, **options: object) -> Model:
     """Build a registered model by name.
 
     Parameters
     ----------
     name : str
-        A key of :data:`MODELS` (``"linear"`` or ``"logistic"``).
+        A key of :data:`MODELS`: ``"linear"``, ``"logistic"``, ``"mlp"`` or ``"lm"``.
     n_features : int
-        Input dimension.
+        Input dimension; for ``"lm"`` the context length (tokens per input row).
     n_classes : int
-        Number of classes (ignored by regression models).
+        Number of classes (ignored by regression models); for ``"lm"`` the
+        vocabulary size.
+    **options
+        Model-specific options (scenario keys ``training.<option>``); an option
+        whose value is ``None`` counts as not given, so a runner may pass every
+        option of its schema. ``"mlp"``: ``hidden`` (hidden-layer widths, default
+        ``[64]``), ``activation`` (``"relu"`` or ``"tanh"``). ``"lm"``:
+        ``embedding_dim`` (default 16), ``hidden`` (default ``[128]``),
+        ``activation`` (default ``"tanh"``). ``"linear"`` and ``"logistic"`` take
+        none.
 
     Returns
     -------
@@ -363,19 +275,33 @@ def make_model(name: str, n_features: int, n_classes: int) -> Model:
     Raises
     ------
     ScenarioError
-        If the name is unknown (``training.model``) or a dimension is invalid.
+        If the name is unknown (``training.model``), an option does not apply to
+        the model (``training.<option>``), or a dimension or option is invalid.
 
     Examples
     --------
     >>> make_model("linear", n_features=2, n_classes=0)
     LinearRegression(n_features=2)
-    >>> make_model("mlp", 2, 2)
+    >>> make_model("mlp", 4, 3, hidden=[8, 8], activation="tanh")
+    MLP(n_features=4, n_classes=3, hidden=(8, 8), activation='tanh')
+    >>> make_model("logistic", 4, 3, hidden=[8])
     Traceback (most recent call last):
     ...
-    netsim.exceptions.ScenarioError: training.model: unknown model 'mlp'; accepted: linear, logistic
+    netsim.exceptions.ScenarioError: training.hidden: not an option of model 'logistic'; accepted: none
+    >>> make_model("cnn", 2, 2)
+    Traceback (most recent call last):
+    ...
+    netsim.exceptions.ScenarioError: training.model: unknown model 'cnn'; accepted: linear, lm, logistic, mlp
     """
     cls = MODELS.get(name)
     if cls is None:
         accepted = ", ".join(sorted(MODELS))
         raise ScenarioError(f"training.model: unknown model {name!r}; accepted: {accepted}")
-    return cls.from_dims(n_features, n_classes)
+    given = {key: value for key, value in options.items() if value is not None}
+    for key in given:
+        if key not in cls.options:
+            accepted = ", ".join(cls.options) or "none"
+            raise ScenarioError(
+                f"training.{key}: not an option of model {name!r}; accepted: {accepted}"
+            )
+    return cls.from_dims(n_features, n_classes, **given)

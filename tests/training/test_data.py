@@ -139,7 +139,7 @@ def test_generator_errors_name_the_field(call, field):
 
 
 def test_make_dataset_dispatches_and_forwards_options():
-    assert set(DATASETS) == {"classification", "regression"}
+    assert set(DATASETS) == {"classification", "regression", "iris", "text"}
     direct = make_classification(50, 3, 4, np.random.default_rng(1), separation=3.0)
     via = make_dataset("classification", 50, 3, 4, np.random.default_rng(1), separation=3.0)
     for left, right in zip(_arrays(direct), _arrays(via), strict=True):
@@ -155,7 +155,7 @@ def test_make_dataset_unknown_name():
         make_dataset("mnist", 10, 2, 2, np.random.default_rng(0))
     assert (
         str(info.value)
-        == "training.dataset: unknown dataset 'mnist'; accepted: classification, regression"
+        == "training.dataset: unknown dataset 'mnist'; accepted: classification, iris, regression, text"
     )
 
 
@@ -207,7 +207,8 @@ def test_random_shards_are_seeded_and_differ_from_contiguous():
     [
         (
             (10, 2, "iid"),
-            r"^training\.sharding: unknown sharding method 'iid'; accepted: contiguous, random$",
+            r"^training\.sharding: unknown sharding method 'iid'; "
+            r"accepted: contiguous, random, hash, replicated, dirichlet$",
         ),
         ((10, 0, "random"), r"^training\.workers: "),
         ((10, 11, "contiguous"), r"^training\.workers: 11 workers exceed the 10"),

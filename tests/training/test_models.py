@@ -195,7 +195,7 @@ def test_flops_per_sample_is_six_per_parameter():
 
 
 def test_tasks_and_registry():
-    assert set(MODELS) == {"linear", "logistic"}
+    assert set(MODELS) == {"linear", "logistic", "mlp", "lm"}
     assert make_model("logistic", 4, 3).task == "classification"
     assert isinstance(make_model("linear", 4, 0), LinearRegression)
     assert make_model("linear", 4, 0).task == "regression"
@@ -204,7 +204,7 @@ def test_tasks_and_registry():
 def test_unknown_model_names_field_and_accepted():
     with pytest.raises(ScenarioError) as info:
         make_model("x", 2, 2)
-    assert str(info.value) == "training.model: unknown model 'x'; accepted: linear, logistic"
+    assert str(info.value) == "training.model: unknown model 'x'; accepted: linear, lm, logistic, mlp"
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from netsim.exceptions import ScenarioError
-from netsim.training.optimizers import OPTIMIZERS, SGD, Optimizer, make_optimizer
+from netsim.training.optimizers import OPTIMIZERS, SGD, Adam, AdamW, Optimizer, make_optimizer
 
 P0 = np.array([1.0, -2.0])
 GRADS = [np.array([0.5, 1.0]), np.array([-1.0, 2.0]), np.array([2.0, 0.0])]
@@ -98,7 +98,7 @@ def test_shape_mismatches_raise():
 
 
 def test_registry_and_factory():
-    assert OPTIMIZERS == {"sgd": SGD}
+    assert dict(OPTIMIZERS) == {"sgd": SGD, "adam": Adam, "adamw": AdamW}
     opt = make_optimizer("sgd", lr=0.3, momentum=0.5, nesterov=True, weight_decay=1e-4)
     assert isinstance(opt, SGD)
     assert (opt.lr, opt.momentum, opt.nesterov, opt.weight_decay) == (0.3, 0.5, True, 1e-4)
@@ -132,5 +132,5 @@ def test_bad_values_name_the_field(kwargs, message):
 
 def test_unknown_optimizer():
     with pytest.raises(ScenarioError) as info:
-        make_optimizer("adam", lr=0.1)
-    assert str(info.value) == "training.optimizer: unknown optimizer 'adam'; accepted: sgd"
+        make_optimizer("lamb", lr=0.1)
+    assert str(info.value) == "training.optimizer: unknown optimizer 'lamb'; accepted: adam, adamw, sgd"

@@ -15,8 +15,8 @@ from netsim.training import (
     make_optimizer,
     shard,
 )
-from netsim.training.job import TrainingJob
 from netsim.training.buckets import plan_buckets
+from netsim.training.job import TrainingJob
 from netsim.training.sync import Exchange, start_bsp
 
 STEPS = 20
