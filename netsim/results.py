@@ -2,7 +2,8 @@
 
 A run directory holds ``summary.json`` (deterministic: same scenario ⇒ same bytes),
 ``steps.csv`` (one row per step), ``workers.csv`` (one row per step and worker),
-``links.csv`` (one row per directed link) and ``run.json`` (wall time and versions, which
+``links.csv`` (one row per directed link), ``shards.csv`` (label histogram per worker)
+and ``run.json`` (wall time and versions, which
 naturally differ between runs). Every file is written atomically (temporary file in the
 same directory, then rename), and ``summary.json`` is written last, so a directory with a
 ``summary.json`` is complete.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -62,6 +63,9 @@ class Result:
     links : pandas.DataFrame
         One row per directed link: ``src, dst, bandwidth, latency, bytes, busy_time,
         flows, utilisation`` (bytes/s, s, bytes, s, count, fraction of the run).
+    shards : pandas.DataFrame
+        Label histogram of each worker's training shard (``worker, class_0, class_1,
+        ...``; empty for regression).
     """
 
     scenario: dict
@@ -69,6 +73,7 @@ class Result:
     steps: pd.DataFrame
     workers: pd.DataFrame
     links: pd.DataFrame
+    shards: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def deterministic_summary(self) -> dict:
         """The summary without host-dependent keys (what ``summary.json`` holds)."""
@@ -81,6 +86,8 @@ class Result:
         atomic_write_text(out / "steps.csv", self.steps.to_csv(index=False, float_format="%.17g"))
         atomic_write_text(out / "workers.csv", self.workers.to_csv(index=False, float_format="%.17g"))
         atomic_write_text(out / "links.csv", self.links.to_csv(index=False, float_format="%.17g"))
+        if len(self.shards):
+            atomic_write_text(out / "shards.csv", self.shards.to_csv(index=False))
         info = {k: self.summary[k] for k in NONDETERMINISTIC_KEYS if k in self.summary}
         info["netsim_version"] = self.summary.get("netsim_version")
         atomic_write_text(out / "run.json", json.dumps(info, indent=2) + "\n")

@@ -24,13 +24,15 @@ from netsim.results import Result
 from netsim.scenario import Scenario, TopologySpec, load_scenario
 from netsim.topology import Router, build_topology, from_file
 from netsim.training import ComputeModel, make_dataset, make_model, make_optimizer, shard
+from netsim.training.data import label_histograms
+from netsim.training.schedules import ScheduledOptimizer, make_schedule
 from netsim.training.buckets import plan_buckets
 from netsim.training.job import TrainingJob
 from netsim.training.sync import Exchange, start_bsp
 
-__all__ = ["simulate", "build_graph", "build_job"]
+__all__ = ["simulate", "build_graph", "build_job", "time_to_target", "label_table"]
 
-_STREAMS = ("dataset", "sharding", "init", "routing", "samplers")
+_STREAMS = ("dataset", "sharding", "init", "routing", "samplers", "compute")
 
 
 def build_graph(spec: TopologySpec, base_dir: str | Path = ".") -> nx.Graph:
@@ -63,25 +65,53 @@ def build_graph(spec: TopologySpec, base_dir: str | Path = ".") -> nx.Graph:
 def build_job(scenario: Scenario, workers: int, streams: dict[str, np.random.SeedSequence]) -> TrainingJob:
     """Build the training job of ``scenario`` for ``workers`` data-parallel workers."""
     spec = scenario.training
+    dataset_options = {
+        key: getattr(spec, key) for key in ("test_fraction", "standardize", "context") if getattr(spec, key) is not None
+    }
     dataset = make_dataset(
         spec.dataset,
         spec.samples,
         spec.features,
         spec.classes,
         np.random.default_rng(streams["dataset"]),
-        test_fraction=spec.test_fraction,
+        **dataset_options,
     )
-    model = make_model(spec.model, spec.features, dataset.n_classes)
-    shards = shard(len(dataset.y_train), workers, spec.sharding, np.random.default_rng(streams["sharding"]))
+    model = make_model(
+        spec.model,
+        dataset.n_features,
+        dataset.n_classes,
+        hidden=spec.hidden,
+        activation=spec.activation,
+        embedding_dim=spec.embedding_dim,
+    )
+    labels = dataset.y_train if dataset.task == "classification" else None
+    alpha = {"alpha": spec.dirichlet_alpha} if spec.dirichlet_alpha is not None else {}
+    shards = shard(len(dataset.y_train), workers, spec.sharding, np.random.default_rng(streams["sharding"]), labels=labels, **alpha)
     smallest = min(len(s) for s in shards)
     if spec.batch_size > smallest:
         raise ScenarioError(
             f"training.batch_size = {spec.batch_size} exceeds the smallest shard ({smallest} samples "
             f"for {workers} workers); lower it or raise training.samples"
         )
-    compute = ComputeModel(flops_per_second=scenario.compute.rate, step_time=scenario.compute.step_time)
-    options = {"lr": spec.lr, "momentum": spec.momentum, "nesterov": spec.nesterov, "weight_decay": spec.weight_decay}
-    sampler_rngs = [np.random.default_rng(s) for s in streams["samplers"].spawn(workers)]
+    c = scenario.compute
+    compute = ComputeModel(
+        flops_per_second=c.rate,
+        step_time=c.step_time,
+        worker_rates=c.worker_rates,
+        slowdown=c.slowdown,
+        straggler=c.straggler,
+    )
+    compute.check_workers(workers)
+    options = spec.optimizer_options()
+    schedule = None
+    if spec.lr_schedule is not None:
+        schedule_options = {k: getattr(spec, k) for k in ("min_lr", "decay_every", "decay_factor") if getattr(spec, k) is not None}
+        schedule = make_schedule(spec.lr_schedule, spec.lr, spec.warmup_steps or 0, spec.steps, **schedule_options)
+
+    def new_optimizer():
+        optimizer = make_optimizer(spec.optimizer, **options)
+        return optimizer if schedule is None else ScheduledOptimizer(optimizer, schedule)
+
     return TrainingJob(
         model=model,
         dataset=dataset,
@@ -89,10 +119,14 @@ def build_job(scenario: Scenario, workers: int, streams: dict[str, np.random.See
         batch_size=spec.batch_size,
         steps=spec.steps,
         compute=compute,
-        make_optimizer=lambda: make_optimizer(spec.optimizer, **options),
+        make_optimizer=new_optimizer,
         initial_params=model.init_params(np.random.default_rng(streams["init"])),
-        sampler_rngs=sampler_rngs,
+        sampler_rngs=[np.random.default_rng(s) for s in streams["samplers"].spawn(workers)],
+        compute_rngs=[np.random.default_rng(s) for s in streams["compute"].spawn(workers)],
         eval_every=spec.eval_every,
+        clip_grad_norm=spec.clip_grad_norm,
+        clip_norm_type=spec.clip_norm_type or 2.0,
+        clip_weights=spec.clip_weights,
     )
 
 
@@ -163,8 +197,40 @@ def simulate(scenario: Scenario | str | Path, overrides=None) -> Result:
         "final_train_loss": float(steps["train_loss"].iloc[-1]),
         "final_loss": float(evaluated["test_loss"].iloc[-1]),
         "final_accuracy": float(evaluated["test_accuracy"].iloc[-1]),
+        **time_to_target(steps, scenario.training.target_accuracy, scenario.training.target_loss),
         "seed": scenario.seed,
         "netsim_version": netsim.__version__,
         "wall_time_s": time.perf_counter() - wall_start,
     }
-    return Result(scenario.to_dict(), summary, steps, worker_rows, links)
+    shards = label_table(job) if job.dataset.task == "classification" else pd.DataFrame()
+    return Result(scenario.to_dict(), summary, steps, worker_rows, links, shards)
+
+
+def time_to_target(steps: pd.DataFrame, target_accuracy: float | None, target_loss: float | None) -> dict:
+    """Simulated time and steps until the held-out metrics first reach their targets.
+
+    Returns ``{"target_accuracy", "time_to_accuracy_s", "steps_to_accuracy"}`` (and the
+    same for loss) for each target given; ``None`` where the target was never reached.
+    Only evaluated steps count (``training.eval_every``); a step's time is its ``end_s``.
+    """
+    found: dict = {}
+    evaluated = steps.dropna(subset=["test_loss"])
+    for name, target, column, reached in (
+        ("accuracy", target_accuracy, "test_accuracy", lambda v, t: v >= t),
+        ("loss", target_loss, "test_loss", lambda v, t: v <= t),
+    ):
+        if target is None:
+            continue
+        hits = evaluated[reached(evaluated[column], target)]
+        found[f"target_{name}"] = target
+        found[f"time_to_{name}_s"] = float(hits["end_s"].iloc[0]) if len(hits) else None
+        found[f"steps_to_{name}"] = int(hits["step"].iloc[0]) + 1 if len(hits) else None
+    return found
+
+
+def label_table(job: TrainingJob) -> pd.DataFrame:
+    """Per-worker label histogram of the training shards: one row per worker, one column per class."""
+    counts = label_histograms(job.shards, job.dataset.y_train, job.dataset.n_classes)
+    table = pd.DataFrame(counts, columns=[f"class_{c}" for c in range(counts.shape[1])])
+    table.insert(0, "worker", range(len(table)))
+    return table

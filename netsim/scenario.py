@@ -94,6 +94,14 @@ def _registry_names(kind: str) -> list[str]:
         from netsim.training import OPTIMIZERS
 
         return sorted(OPTIMIZERS)
+    if kind == "sharding":
+        from netsim.training import SHARDING_METHODS
+
+        return list(SHARDING_METHODS)
+    if kind == "schedule":
+        from netsim.training.schedules import SCHEDULES
+
+        return list(SCHEDULES)
     raise KeyError(kind)
 
 
@@ -235,61 +243,135 @@ ALGORITHM_OPTIONS = ("chunks", "group_size", "servers", "colocated")
 class TrainingSpec(_Spec):
     """``[training]``: the data-parallel job whose real gradients are communicated.
 
-    ``model``: logistic | linear. ``dataset``: classification | regression (seeded,
-    synthetic). ``samples``, ``features``, ``classes``, ``test_fraction``: the dataset.
-    ``workers``: number of workers (default: every host, minus the server of a parameter
-    server). ``batch_size``: samples per worker per step. ``steps``: training steps.
-    ``optimizer`` (sgd), ``lr``, ``momentum``, ``nesterov``, ``weight_decay``.
-    ``sharding``: contiguous | random. ``eval_every``: steps between evaluations on the
-    held-out split (the last step is always evaluated).
+    See the README's option reference for every key. In short: ``model`` (logistic |
+    linear | mlp | lm, with ``hidden``, ``activation``, ``embedding_dim``), ``dataset``
+    (classification | regression | iris | text, with ``samples``, ``features``,
+    ``classes``, ``test_fraction``, ``standardize``, ``context``), ``workers``,
+    ``batch_size``, ``steps``, ``sharding`` (contiguous | random | hash | replicated |
+    dirichlet, with ``dirichlet_alpha``), ``optimizer`` (sgd | adam | adamw, with ``lr``,
+    ``momentum``, ``nesterov``, ``weight_decay``, ``beta1``, ``beta2``, ``eps``,
+    ``amsgrad``), clipping (``clip_grad_norm``, ``clip_norm_type``, ``clip_weights``),
+    schedules (``lr_schedule``, ``warmup_steps``, ``min_lr``, ``decay_every``,
+    ``decay_factor``), ``eval_every`` and the targets ``target_accuracy`` /
+    ``target_loss`` (time to target is reported).
     """
 
     model: Annotated[str, BeforeValidator(_one_of("model"))] = "logistic"
+    hidden: list[Annotated[int, Field(ge=1, le=100_000)]] | None = None
+    activation: Annotated[str, BeforeValidator(_choice("relu", "tanh"))] | None = None
+    embedding_dim: int | None = Field(default=None, ge=1, le=100_000)
     dataset: Annotated[str, BeforeValidator(_one_of("dataset"))] = "classification"
     samples: int = Field(default=4096, ge=2, le=10_000_000)
     features: int = Field(default=16, ge=1, le=1_000_000)
     classes: int = Field(default=4, ge=2, le=100_000)
-    test_fraction: float = Field(default=0.2, gt=0, lt=1)
+    test_fraction: float | None = Field(default=None, gt=0, lt=1)
+    standardize: bool | None = None
+    context: int | None = Field(default=None, ge=1, le=10_000)
     workers: int | None = Field(default=None, ge=1)
     batch_size: int = Field(default=32, ge=1)
     steps: int = Field(default=50, ge=1, le=10_000_000)
     optimizer: Annotated[str, BeforeValidator(_one_of("optimizer"))] = "sgd"
     lr: float = Field(default=0.1, gt=0, allow_inf_nan=False)
-    momentum: float = Field(default=0.0, ge=0, lt=1)
-    nesterov: bool = False
-    weight_decay: float = Field(default=0.0, ge=0, allow_inf_nan=False)
-    sharding: Annotated[str, BeforeValidator(_choice("contiguous", "random"))] = "contiguous"
+    momentum: float | None = Field(default=None, ge=0, lt=1)
+    nesterov: bool | None = None
+    weight_decay: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    beta1: float | None = Field(default=None, ge=0, lt=1)
+    beta2: float | None = Field(default=None, ge=0, lt=1)
+    eps: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    amsgrad: bool | None = None
+    clip_grad_norm: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    clip_norm_type: float | None = Field(default=None, gt=0)
+    clip_weights: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    lr_schedule: Annotated[str, BeforeValidator(_one_of("schedule"))] | None = None
+    warmup_steps: int | None = Field(default=None, ge=0)
+    min_lr: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    decay_every: int | None = Field(default=None, ge=1)
+    decay_factor: float | None = Field(default=None, gt=0, le=1)
+    sharding: Annotated[str, BeforeValidator(_one_of("sharding"))] = "contiguous"
+    dirichlet_alpha: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     eval_every: int = Field(default=1, ge=1)
+    target_accuracy: float | None = Field(default=None, ge=0, le=1)
+    target_loss: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainingSpec:
-        if self.dataset == "regression" and self.model != "linear":
-            raise ValueError(f"training.model {self.model!r} cannot fit the regression dataset; use model = 'linear'")
-        if self.dataset == "classification" and self.model == "linear":
-            raise ValueError("training.model 'linear' fits the regression dataset; set dataset = 'regression'")
+        fits = {"linear": ("regression",), "lm": ("text",), "logistic": ("classification", "iris"), "mlp": ("classification", "iris")}
+        allowed = fits.get(self.model)
+        if allowed is not None and self.dataset not in allowed:
+            raise ValueError(
+                f"training.model {self.model!r} cannot be trained on dataset {self.dataset!r}; "
+                f"it fits: {', '.join(allowed)}"
+            )
+        if self.dataset == "text" and self.model != "lm":
+            raise ValueError("training.dataset 'text' needs model = 'lm'")
+        only = {
+            "hidden": ("mlp", "lm"),
+            "activation": ("mlp", "lm"),
+            "embedding_dim": ("lm",),
+        }
+        for key, models in only.items():
+            if getattr(self, key) is not None and self.model not in models:
+                raise ValueError(f"training.{key} applies to model {' or '.join(map(repr, models))}, not {self.model!r}")
+        if self.standardize is not None and self.dataset != "iris":
+            raise ValueError("training.standardize applies to dataset 'iris' only")
+        if self.context is not None and self.dataset != "text":
+            raise ValueError("training.context applies to dataset 'text' only")
+        optimizer_keys = {
+            "sgd": ("momentum", "nesterov", "weight_decay"),
+            "adam": ("beta1", "beta2", "eps", "weight_decay", "amsgrad"),
+            "adamw": ("beta1", "beta2", "eps", "weight_decay", "amsgrad"),
+        }
+        every = {k for keys in optimizer_keys.values() for k in keys}
+        for key in sorted(every):
+            if getattr(self, key) is not None and key not in optimizer_keys.get(self.optimizer, ()):
+                raise ValueError(f"training.{key} does not apply to optimizer {self.optimizer!r}")
+        schedule_keys = ("warmup_steps", "min_lr", "decay_every", "decay_factor")
+        if self.lr_schedule is None and any(getattr(self, k) is not None for k in schedule_keys):
+            raise ValueError("training.warmup_steps, min_lr, decay_every and decay_factor need training.lr_schedule")
+        if self.dirichlet_alpha is not None and self.sharding != "dirichlet":
+            raise ValueError("training.dirichlet_alpha applies to sharding = 'dirichlet' only")
+        if self.clip_norm_type is not None and self.clip_grad_norm is None:
+            raise ValueError("training.clip_norm_type needs training.clip_grad_norm")
         return self
+
+    def optimizer_options(self) -> dict:
+        """Keyword arguments of the optimizer (only those set, plus ``lr``)."""
+        keys = ("momentum", "nesterov", "weight_decay", "beta1", "beta2", "eps", "amsgrad")
+        return {"lr": self.lr, **{k: getattr(self, k) for k in keys if getattr(self, k) is not None}}
 
 
 class ComputeSpec(_Spec):
     """``[compute]``: simulated compute time of a training step on each worker.
 
     Give ``flops_per_second`` (FLOP/s; the step takes batch × FLOPs per sample / rate) or
-    ``step_time`` (seconds per step), not both. Default: 1 TFLOP/s.
+    ``step_time`` (seconds per step), not both; default 1 TFLOP/s. Heterogeneous and slow
+    workers: ``worker_rates`` (FLOP/s per worker, instead of one rate), ``slowdown`` (a
+    list of multipliers per worker, or a table ``{"3" = 3.0}`` of worker → multiplier),
+    ``straggler`` (seeded random slowdowns: ``{distribution = "lognormal", sigma = 0.3}``,
+    ``exponential`` with ``mean``, or ``bernoulli`` with ``probability`` and ``factor``).
     """
 
     flops_per_second: Flops | None = None
     step_time: PositiveTime | None = None
+    worker_rates: list[Flops] | None = None
+    slowdown: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] | dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = None
+    straggler: dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _one_rate(self) -> ComputeSpec:
-        if self.flops_per_second is not None and self.step_time is not None:
-            raise ValueError("give compute.flops_per_second or compute.step_time, not both")
+        given = [k for k in ("flops_per_second", "step_time", "worker_rates") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of compute.flops_per_second, compute.step_time, compute.worker_rates, not {' and '.join(given)}")
+        if self.straggler is not None:
+            from netsim.training.compute import Straggler
+
+            Straggler.from_spec(self.straggler)
         return self
 
     @property
     def rate(self) -> float | None:
-        """FLOP/s used when no ``step_time`` is given (default 1e12)."""
-        if self.step_time is not None:
+        """FLOP/s used when neither ``step_time`` nor ``worker_rates`` is given (default 1e12)."""
+        if self.step_time is not None or self.worker_rates is not None:
             return None
         return self.flops_per_second if self.flops_per_second is not None else 1e12
 

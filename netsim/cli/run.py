@@ -52,6 +52,17 @@ def run(scenario: Path, overrides: tuple[str, ...], out: Path | None, quiet: boo
     _print_summary(result.summary, out_dir)
 
 
+def _target_rows(summary: dict) -> list[tuple[str, str]]:
+    rows = []
+    for name in ("accuracy", "loss"):
+        if f"target_{name}" not in summary:
+            continue
+        time, steps = summary[f"time_to_{name}_s"], summary[f"steps_to_{name}"]
+        reached = "not reached" if time is None else f"{format_time(time, 6)} ({steps} steps)"
+        rows.append((f"time to {name} {summary[f'target_{name}']:g}", reached))
+    return rows
+
+
 def _print_summary(summary: dict, out_dir: Path) -> None:
     table = Table(title=f"netsim run: {summary['name']}", show_header=False, title_justify="left")
     table.add_column("metric", style="bold")
@@ -68,6 +79,7 @@ def _print_summary(summary: dict, out_dir: Path) -> None:
         ("model size", format_size(summary["model_bytes"], 4)),
         ("final loss (held-out)", f"{summary['final_loss']:.6g}"),
         ("final accuracy (held-out)", f"{summary['final_accuracy']:.4f}"),
+        *_target_rows(summary),
         ("seed", str(summary["seed"])),
         ("wall time", f"{summary['wall_time_s']:.3f} s"),
         ("results", str(out_dir)),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from netsim.training.clipping import clip_grad_norm, clip_weights
 from netsim.training.compute import ComputeModel
 from netsim.training.data import BatchSampler, Dataset
 from netsim.training.models import Model
@@ -54,6 +55,13 @@ class TrainingJob:
         One batch-sampling generator per worker.
     eval_every : int
         Evaluate on the held-out split every this many steps (and after the last).
+    compute_rngs : list of numpy.random.Generator, optional
+        One generator per worker for the compute model's straggler noise.
+    clip_grad_norm : float, optional
+        Clip the averaged gradient to this global norm before the update (PyTorch's
+        ``clip_grad_norm_``; ``clip_norm_type`` is the norm's order).
+    clip_weights : float, optional
+        Clip every parameter to ``[-clip_weights, clip_weights]`` after the update.
     """
 
     model: Model
@@ -66,6 +74,10 @@ class TrainingJob:
     initial_params: np.ndarray
     sampler_rngs: list[np.random.Generator]
     eval_every: int = 1
+    compute_rngs: list[np.random.Generator] | None = None
+    clip_grad_norm: float | None = None
+    clip_norm_type: float = 2.0
+    clip_weights: float | None = None
     _flops: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
@@ -103,7 +115,21 @@ class TrainingJob:
         batch = state.sampler.next_batch()
         data = self.dataset
         loss, grad = self.model.loss_and_grad(state.params, data.X_train[batch], data.y_train[batch])
-        return loss, grad, self.compute.compute_time(len(batch), self._flops)
+        rng = self.compute_rngs[state.rank] if self.compute_rngs is not None else None
+        return loss, grad, self.compute.compute_time(len(batch), self._flops, worker=state.rank, rng=rng)
+
+    def update(self, state: WorkerState, mean_grad: np.ndarray) -> np.ndarray:
+        """Apply one step of the worker's optimizer with the averaged gradient (clipping included).
+
+        Returns the new parameters (shape ``(num_params,)``); ``mean_grad`` is clipped to
+        ``clip_grad_norm`` first and the result to ``clip_weights``, if set.
+        """
+        if self.clip_grad_norm is not None:
+            mean_grad, _ = clip_grad_norm(mean_grad, self.clip_grad_norm, self.clip_norm_type)
+        params = state.optimizer.step(state.params, mean_grad)
+        if self.clip_weights is not None:
+            params = clip_weights(params, self.clip_weights)
+        return params
 
     def should_evaluate(self, step: int) -> bool:
         """Whether step ``step`` (0-based) ends with an evaluation."""

@@ -23,7 +23,9 @@ import numpy as np
 import simpy
 
 from netsim.collectives import Algorithm, Communicator
+from netsim.exceptions import ScenarioError
 from netsim.training.buckets import Bucket
+from netsim.training.clipping import clip_weights
 from netsim.training.job import TrainingJob, WorkerState
 
 __all__ = ["Exchange", "StepLog", "start_bsp"]
@@ -118,6 +120,11 @@ def start_bsp(env: simpy.Environment, comm: Communicator, job: TrainingJob, exch
     """
     log = StepLog()
     algorithm = exchange.algorithm
+    if algorithm.kind == "parameter_server" and job.clip_grad_norm is not None:
+        raise ScenarioError(
+            "training.clip_grad_norm needs the whole averaged gradient in one place; a parameter server "
+            "updates it shard by shard and bucket by bucket. Use an allreduce algorithm, or training.clip_weights"
+        )
     servers = comm.size - job.workers
     if servers < 0 or (servers > 0) != (algorithm.kind == "parameter_server"):
         raise ValueError(f"{algorithm.name} with {job.workers} workers cannot run on {comm.size} ranks")
@@ -154,7 +161,7 @@ def _bsp_worker(env, comm: Communicator, job: TrainingJob, exchange: Exchange, s
             busy += env.now - began
         if compute_end > env.now:
             yield env.timeout(compute_end - env.now)
-        state.params = reduced if to_server else state.optimizer.step(state.params, reduced / workers)
+        state.params = reduced if to_server else job.update(state, reduced / workers)
         end = env.now
         log.worker_rows.append(
             {
@@ -195,6 +202,8 @@ def _bsp_server(comm: Communicator, job: TrainingJob, exchange: Exchange, server
     def updater(where: slice, optimizer):
         def apply(_shard: int, total: np.ndarray):
             new = optimizer.step(params[where], total / workers)
+            if job.clip_weights is not None:
+                new = clip_weights(new, job.clip_weights)
             params[where] = new
             return new, float(new.nbytes)
 
