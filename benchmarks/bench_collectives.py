@@ -31,8 +31,12 @@ def main() -> None:
     nbytes = parse_size(args.size)
     wanted = [n for n in args.only.split(",") if n]
     graph = star(hosts, "100Gbps", "2us")
-    print(f"allreduce of {args.size} on a {hosts}-host star (100 Gbps, 2 us), flow model, size-only")
-    print(f"{'algorithm':<22}{'ranks':>7}{'sim time':>14}{'wall s':>9}{'flows':>11}{'flows/s':>12}  target")
+    print(
+        f"allreduce of {args.size} on a {hosts}-host star (100 Gbps, 2 us), flow model, size-only"
+    )
+    print(
+        f"{'algorithm':<22}{'ranks':>7}{'sim time':>14}{'wall s':>9}{'flows':>11}{'flows/s':>12}  target"
+    )
     for name in algorithms("allreduce"):
         if wanted and name not in wanted:
             continue
@@ -45,7 +49,9 @@ def main() -> None:
         if name in ("ring_allreduce", "double_binary_tree"):
             mark = "ok" if rate >= TARGET else f"below {TARGET:,}"
         ranks = run.comm.size
-        print(f"{name:<22}{ranks:>7}{format_time(run.time, 5):>14}{wall:>9.2f}{flows:>11,}{rate:>12,.0f}  {mark}")
+        print(
+            f"{name:<22}{ranks:>7}{format_time(run.time, 5):>14}{wall:>9.2f}{flows:>11,}{rate:>12,.0f}  {mark}"
+        )
 
 
 if __name__ == "__main__":

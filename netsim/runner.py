@@ -24,10 +24,10 @@ from netsim.results import Result
 from netsim.scenario import Scenario, TopologySpec, load_scenario
 from netsim.topology import Router, build_topology, from_file
 from netsim.training import ComputeModel, make_dataset, make_model, make_optimizer, shard
-from netsim.training.data import label_histograms
-from netsim.training.schedules import ScheduledOptimizer, make_schedule
 from netsim.training.buckets import plan_buckets
+from netsim.training.data import label_histograms
 from netsim.training.job import TrainingJob
+from netsim.training.schedules import ScheduledOptimizer, make_schedule
 from netsim.training.sync import Exchange, start_bsp
 
 __all__ = ["simulate", "build_graph", "build_job", "time_to_target", "label_table"]

@@ -59,4 +59,7 @@ def main(argv: list[str] | None = None) -> None:
 # Command modules register themselves on `cli` (one line per module).
 from netsim.cli import collective as _collective  # noqa: E402,F401
 from netsim.cli import listing as _listing  # noqa: E402,F401
+from netsim.cli import plot as _plot  # noqa: E402,F401
 from netsim.cli import run as _run  # noqa: E402,F401
+from netsim.cli import sweep as _sweep  # noqa: E402,F401
+from netsim.cli import topology as _topology  # noqa: E402,F401
