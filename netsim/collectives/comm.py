@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 
 import simpy
+from simpy.events import Event
 
 __all__ = ["Communicator"]
 
@@ -98,21 +99,17 @@ class Communicator:
         self._calls[rank] = seq + 1
         return seq
 
-    def _slot(self, key: tuple) -> simpy.Event:
-        if self._gid:
-            key = (self._gid, *key)
-        event = self._mailbox.pop(key, None)
-        if event is None:
-            event = self._mailbox[key] = self.env.event()
-        return event
-
     def send(self, src: int, dst: int, tag: Hashable, payload, nbytes: float) -> simpy.Event:
         """Send ``payload`` (``nbytes`` on the wire) from rank ``src`` to rank ``dst``.
 
         Returns the delivery event (fires when the last byte arrives; value = payload).
         The caller must not mutate ``payload`` afterwards: it is what the receiver gets.
         """
-        event = self._slot((src, dst, tag))
+        key = (self._gid, src, dst, tag) if self._gid else (src, dst, tag)
+        mailbox = self._mailbox
+        event = mailbox.pop(key, None)
+        if event is None:
+            event = mailbox[key] = Event(self.env)
         top, origin = self._top, self.ranks[src]
         top.bytes_sent[origin] += nbytes
         top.messages[origin] += 1
@@ -120,7 +117,12 @@ class Communicator:
 
     def recv(self, dst: int, src: int, tag: Hashable) -> simpy.Event:
         """Event that fires with the payload of the message ``src`` sends ``dst`` under ``tag``."""
-        return self._slot((src, dst, tag))
+        key = (self._gid, src, dst, tag) if self._gid else (src, dst, tag)
+        mailbox = self._mailbox
+        event = mailbox.pop(key, None)
+        if event is None:
+            event = mailbox[key] = Event(self.env)
+        return event
 
     def pending_messages(self) -> int:
         """Number of mailbox slots (of the whole communicator tree) not yet matched by a send and a receive."""
