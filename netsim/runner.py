@@ -28,6 +28,9 @@ from netsim.training.buckets import plan_buckets
 from netsim.training.data import label_histograms
 from netsim.training.job import TrainingJob
 from netsim.training.schedules import ScheduledOptimizer, make_schedule
+from netsim.training.asp import start_asp
+from netsim.training.gossip_sgd import start_gossip
+from netsim.training.local_sgd import start_local_sgd
 from netsim.training.sync import Exchange, start_bsp
 
 __all__ = ["simulate", "build_graph", "build_job", "time_to_target", "label_table"]
@@ -155,7 +158,8 @@ def simulate(scenario: Scenario | str | Path, overrides=None) -> Result:
     graph = build_graph(scenario.topology, scenario.base_dir)
     hosts = list(graph.graph["hosts"])
     spec = scenario.communication
-    algorithm = get_algorithm(spec.algorithm, "allreduce")
+    sync = scenario.training.sync
+    algorithm = get_algorithm("parameter_server" if sync in ("asp", "ssp") else spec.algorithm, "allreduce")
     servers = (spec.servers or 1) if algorithm.kind == "parameter_server" else 0
     colocated = bool(spec.colocated)
     workers = scenario.training.workers or len(hosts) - (0 if colocated else servers)
@@ -171,7 +175,7 @@ def simulate(scenario: Scenario | str | Path, overrides=None) -> Result:
     if algorithm.kind == "parameter_server" and "servers" in algorithm.options:
         options["servers"] = servers
     exchange = Exchange(algorithm, buckets, spec.overlap, options)
-    log = start_bsp(env, comm, job, exchange)
+    log = _start(scenario, env, comm, job, exchange)
     env.run()
 
     steps = pd.DataFrame(log.steps_table())
@@ -184,6 +188,7 @@ def simulate(scenario: Scenario | str | Path, overrides=None) -> Result:
         "hosts": len(hosts),
         "workers": workers,
         "algorithm": algorithm.name,
+        "sync": scenario.training.sync,
         "network_model": scenario.network.model,
         "steps": int(len(steps)),
         "sim_time_s": float(env.now),
@@ -204,6 +209,20 @@ def simulate(scenario: Scenario | str | Path, overrides=None) -> Result:
     }
     shards = label_table(job) if job.dataset.task == "classification" else pd.DataFrame()
     return Result(scenario.to_dict(), summary, steps, worker_rows, links, shards)
+
+
+def _start(scenario: Scenario, env, comm, job: TrainingJob, exchange: Exchange):
+    """Start the processes of the scenario's synchronisation scheme; return its log."""
+    sync = scenario.training.sync
+    if sync == "bsp":
+        return start_bsp(env, comm, job, exchange)
+    if sync in ("asp", "ssp"):
+        bound = (scenario.training.ssp_bound or 0) if sync == "ssp" else None
+        return start_asp(env, comm, job, exchange, ssp=bound)
+    if sync == "local_sgd":
+        return start_local_sgd(env, comm, job, exchange, period=scenario.training.local_steps or 1)
+    mixing = scenario.communication.mixing or "ring"
+    return start_gossip(env, comm, job, exchange, mixing=mixing)
 
 
 def time_to_target(steps: pd.DataFrame, target_accuracy: float | None, target_loss: float | None) -> dict:

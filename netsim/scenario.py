@@ -216,6 +216,7 @@ class CommunicationSpec(_Spec):
     bucket_size: Size = 25 * 2**20
     first_bucket_size: Size = 2**20
     overlap: bool = False
+    mixing: str | list[list[float]] | None = None
 
     @model_validator(mode="after")
     def _options_fit_algorithm(self) -> CommunicationSpec:
@@ -240,6 +241,10 @@ ALGORITHM_OPTIONS = ("chunks", "group_size", "servers", "colocated")
 """``[communication]`` keys passed to the algorithm itself."""
 
 
+SYNC_SCHEMES = ("bsp", "asp", "ssp", "local_sgd", "gossip")
+"""``training.sync``: bulk-synchronous, asynchronous PS, stale-synchronous PS, local SGD, gossip."""
+
+
 class TrainingSpec(_Spec):
     """``[training]``: the data-parallel job whose real gradients are communicated.
 
@@ -252,8 +257,9 @@ class TrainingSpec(_Spec):
     ``momentum``, ``nesterov``, ``weight_decay``, ``beta1``, ``beta2``, ``eps``,
     ``amsgrad``), clipping (``clip_grad_norm``, ``clip_norm_type``, ``clip_weights``),
     schedules (``lr_schedule``, ``warmup_steps``, ``min_lr``, ``decay_every``,
-    ``decay_factor``), ``eval_every`` and the targets ``target_accuracy`` /
-    ``target_loss`` (time to target is reported).
+    ``decay_factor``), ``eval_every``, the targets ``target_accuracy`` / ``target_loss``
+    (time to target is reported), and the synchronisation ``sync`` (bsp | asp | ssp |
+    local_sgd | gossip, with ``ssp_bound`` and ``local_steps``).
     """
 
     model: Annotated[str, BeforeValidator(_one_of("model"))] = "logistic"
@@ -290,6 +296,9 @@ class TrainingSpec(_Spec):
     sharding: Annotated[str, BeforeValidator(_one_of("sharding"))] = "contiguous"
     dirichlet_alpha: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     eval_every: int = Field(default=1, ge=1)
+    sync: Annotated[str, BeforeValidator(_choice(*SYNC_SCHEMES))] = "bsp"
+    ssp_bound: int | None = Field(default=None, ge=0)
+    local_steps: int | None = Field(default=None, ge=1)
     target_accuracy: float | None = Field(default=None, ge=0, le=1)
     target_loss: float | None = Field(default=None, ge=0, allow_inf_nan=False)
 
@@ -330,6 +339,10 @@ class TrainingSpec(_Spec):
             raise ValueError("training.warmup_steps, min_lr, decay_every and decay_factor need training.lr_schedule")
         if self.dirichlet_alpha is not None and self.sharding != "dirichlet":
             raise ValueError("training.dirichlet_alpha applies to sharding = 'dirichlet' only")
+        if self.ssp_bound is not None and self.sync != "ssp":
+            raise ValueError("training.ssp_bound applies to sync = 'ssp' only")
+        if self.local_steps is not None and self.sync != "local_sgd":
+            raise ValueError("training.local_steps applies to sync = 'local_sgd' only")
         if self.clip_norm_type is not None and self.clip_grad_norm is None:
             raise ValueError("training.clip_norm_type needs training.clip_grad_norm")
         return self
@@ -401,7 +414,7 @@ class Scenario(_Spec):
         from netsim.collectives import get_algorithm
 
         spec = self.communication
-        is_ps = get_algorithm(spec.algorithm, "allreduce").kind == "parameter_server"
+        is_ps = get_algorithm(spec.algorithm, "allreduce").kind == "parameter_server" or self.training.sync in ("asp", "ssp")
         servers = (spec.servers or 1) if is_ps and not spec.colocated else 0
         available = self.topology.hosts - servers
         if available < 1:
@@ -415,6 +428,19 @@ class Scenario(_Spec):
                 f"training.workers = {workers} needs more hosts than the topology's {self.topology.hosts}"
                 + (f" ({servers} host(s) run parameter servers)" if servers else "")
             )
+        return self
+
+    @model_validator(mode="after")
+    def _sync_fits_communication(self) -> Scenario:
+        sync, spec = self.training.sync, self.communication
+        if spec.mixing is not None and sync != "gossip":
+            raise ValueError("communication.mixing applies to training.sync = 'gossip' only")
+        if isinstance(spec.mixing, str) and spec.mixing not in ("ring", "topology"):
+            raise ValueError(f"communication.mixing: {spec.mixing!r} is not accepted; accepted: ring, topology, or a p x p matrix")
+        if sync in ("asp", "ssp") and (spec.servers or 1) > 1:
+            raise ValueError(f"training.sync = {sync!r} runs one asynchronous parameter server; communication.servers must be 1")
+        if sync in ("asp", "ssp", "gossip") and (spec.overlap or spec.chunks or spec.group_size):
+            raise ValueError(f"communication.overlap, chunks and group_size do not apply to training.sync = {sync!r}")
         return self
 
     def to_dict(self) -> dict:
@@ -497,7 +523,7 @@ def scenario_from_dict(document: dict, overrides=None, *, name: str | None = Non
 
 
 def load_scenario(path: str | Path, overrides=None) -> Scenario:
-    """Read, override and validate a scenario file.
+    """Read, override and validate a scenario file (a ``[sweep]`` table is ignored: see ``netsim sweep``).
 
     Parameters
     ----------
@@ -522,6 +548,7 @@ def load_scenario(path: str | Path, overrides=None) -> Scenario:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"scenario file {str(path)!r} is not valid TOML: {exc}") from None
+    document.pop("sweep", None)  # the axes of `netsim sweep`; a single run uses the base scenario
     return scenario_from_dict(document, overrides, name=path.stem, base_dir=str(path.parent))
 
 

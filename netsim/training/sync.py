@@ -95,9 +95,26 @@ class StepLog:
                     "test_loss": test_loss,
                     "test_accuracy": test_accuracy,
                     "bytes_sent": float(sum(r["bytes_sent"] for r in rows)) + self.server_bytes.get(step, 0.0),
+                    **_optional_means(rows),
                 }
             )
         return table
+
+
+def _optional_means(rows: list[dict]) -> dict:
+    """Aggregates of the fields only some schemes record (staleness, waits, consensus)."""
+    out: dict = {}
+    if "staleness" in rows[0]:
+        values = [r["staleness"] for r in rows]
+        out["staleness_mean"] = float(np.mean(values))
+        out["staleness_max"] = int(max(values))
+    if "wait_s" in rows[0]:
+        out["wait_s"] = float(np.mean([r["wait_s"] for r in rows]))
+    if "consensus_distance" in rows[0]:
+        out["consensus_distance"] = float(np.mean([r["consensus_distance"] for r in rows]))
+    if "synced" in rows[0]:
+        out["synced_fraction"] = float(np.mean([bool(r["synced"]) for r in rows]))
+    return out
 
 
 def start_bsp(env: simpy.Environment, comm: Communicator, job: TrainingJob, exchange: Exchange) -> StepLog:
