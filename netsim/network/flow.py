@@ -1,0 +1,486 @@
+"""Fluid flow model: max-min fair sharing of every link direction (the default model).
+
+Semantics
+---------
+* A transfer with ``src != dst`` is a *flow* over its route's directed links (each
+  direction of a full-duplex edge is a separate link). It occupies bandwidth on
+  all of them from the moment it starts until its last byte is sent.
+* At every instant each flow runs at its max-min fair rate among the flows it
+  shares links with (:func:`netsim.network.maxmin.max_min_rates`), bounded by its
+  ``max_rate``. Rates are recomputed whenever a flow starts or ends, and only for
+  the flows connected to that change through shared links (its *component*);
+  flows on disjoint links are never touched.
+* Delivery is cut-through: the event fires the route's latency ``ΣLᵢ`` after the
+  last byte is sent. An uncontended transfer of ``n`` bytes over links of
+  bottleneck bandwidth ``B`` therefore takes exactly ``ΣLᵢ + n / B``; ``k`` equal
+  flows started together on one link take ``k`` times as long, and so on.
+* A zero-byte transfer is delivered after ``ΣLᵢ`` and occupies no bandwidth; a
+  transfer with ``src == dst`` is a local copy delivered with no delay.
+* Rates change at discrete instants only, so a flow's bytes sent are piecewise
+  linear in time; link ``bytes`` counts bytes as they are sent.
+
+Implementation
+--------------
+No SimPy process per flow. The model keeps its own heap of projected finish times
+(flows due at the same instant share one entry; entries are invalidated lazily)
+and a single pending SimPy wake-up for the earliest one. At a wake-up every flow
+finishing at that instant (relative tolerance ``1e-12``) completes in one batch,
+and each delivery is one event scheduled directly, as :class:`simpy.Timeout` does. A flow starting on idle links gets its
+route's bottleneck rate at once (no solve). Otherwise it waits for one zero-delay
+*solve* event per instant, which re-solves together every component touched by the
+flows that started and ended at that instant (an N-to-1 incast costs one solve of N
+flows). Small components are solved in pure Python, larger ones with NumPy.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable
+from heapq import heapify, heappop, heappush
+from itertools import chain
+from operator import attrgetter
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import simpy
+from simpy.core import NORMAL
+from simpy.events import PENDING, Event
+
+from netsim.network.base import Network
+from netsim.network.maxmin import _fill, max_min_rates_small
+
+__all__ = ["FlowNetwork"]
+
+_INF = math.inf
+#: Flows finishing within this relative tolerance of a wake-up complete in its batch.
+FINISH_RTOL = 1e-12
+#: Components with at most this many (flow, link) incidences are solved in pure Python.
+SMALL_NNZ = 128
+#: How many times a solve may be pushed back behind other events at the same instant.
+MAX_DEFER = 8
+
+_DONE = -1.0  # Flow.finish of a finished flow (never equal to a bucket time)
+
+
+class _Flow:
+    """State of one active flow (internal; attributes are set by the network)."""
+
+    __slots__ = (
+        "links",
+        "nbytes",
+        "remaining",
+        "rate",
+        "last",
+        "finish",
+        "event",
+        "value",
+        "latency",
+        "cap",
+        "seq",
+    )
+    # links: route link indices; nbytes: size (bytes); remaining: bytes left at time
+    # `last`; rate: bytes/s since `last`; finish: projected time of the last byte (inf
+    # while unscheduled, _DONE once finished); event/value: what to fire on delivery;
+    # latency: route latency (s); cap: rate bound (bytes/s); seq: start order.
+
+
+_start_order = attrgetter("seq")
+
+
+class FlowNetwork(Network):
+    """Fluid network with max-min fair bandwidth sharing on every link direction.
+
+    Parameters
+    ----------
+    env : simpy.Environment
+        The simulation environment.
+    graph : networkx.Graph
+        Topology (edge ``bandwidth`` in bytes/s per direction, ``latency`` in s).
+    router : object
+        Any object with ``path(src, dst)``.
+
+    Attributes
+    ----------
+    solves : int
+        Number of rate re-computations (zero-delay solve events that did work).
+    solved_flows : int
+        Total number of flow rates computed by those solves.
+
+    Notes
+    -----
+    Flows that finish at the same instant are delivered in the order they started.
+    Results do not depend on memory addresses or hash seeds: the same inputs give
+    bit-identical times in any process. Besides the counters of
+    :class:`~netsim.network.base.Network`, :meth:`link_rates` and
+    :attr:`active_flows` show the instantaneous state.
+
+    Examples
+    --------
+    Two 1 MB flows share a 1 GB/s link, so both finish after 2 ms (+ 1 us latency):
+
+    >>> import networkx as nx, simpy
+    >>> g = nx.Graph(); g.add_edge("h0", "h1", bandwidth=1e9, latency=1e-6)
+    >>> class R:
+    ...     def path(self, s, d): return nx.shortest_path(g, s, d)
+    >>> env = simpy.Environment(); net = FlowNetwork(env, g, R())
+    >>> a = net.transfer("h0", "h1", 1e6); b = net.transfer("h0", "h1", 1e6)
+    >>> env.run(); round(env.now, 9)
+    0.002001
+    """
+
+    name = "flow"
+
+    def __init__(self, env: simpy.Environment, graph: nx.Graph, router: Any):
+        super().__init__(env, graph, router)
+        n = len(self.links)
+        # Active flows per directed link, as insertion-ordered dicts (flow -> None):
+        # iteration order never depends on memory addresses, so runs are repeatable.
+        self._active: list[dict[_Flow, None]] = [{} for _ in range(n)]
+        self._busy = [0.0] * n
+        self._since = [0.0] * n
+        # Projected finishes: heap of distinct times, and the flows due at each time.
+        # An entry is stale unless flow.finish still equals its time.
+        self._times: list[float] = []
+        self._due: dict[float, list[_Flow]] = {}
+        self._stale = 0  # upper bound on stale entries in _due
+        self._local = 0  # transfers with src == dst
+        self._wake_at = math.inf
+        self._wake_ev: Event | None = None
+        self._solve_ev: Event | None = None
+        self._defer = 0
+        self._pending: list[_Flow] = []  # started on busy links, rate not yet solved
+        self._dirty: list[int] = []  # links a finished flow left to other flows
+        # Finished flow objects, reused: fewer allocations, far less cyclic-GC work.
+        # Safe because a stale entry of a reused flow can only match the flow's new
+        # finish time inside the same list, where the _DONE guard skips it.
+        self._pool: list[_Flow] = []
+        # Deliveries push straight onto SimPy's queue (what Environment.schedule does)
+        # unless the environment class overrides schedule().
+        inline = type(env).schedule is simpy.Environment.schedule
+        self._queue = env._queue if inline else None
+        self._eid = env._eid if inline else None
+        self.solves = 0
+        self.solved_flows = 0
+
+    # ---------------------------------------------------------------- transfer
+    def transfer(
+        self,
+        src: Hashable,
+        dst: Hashable,
+        nbytes: float,
+        *,
+        value: Any = None,
+        event: simpy.Event | None = None,
+        max_rate: float = math.inf,
+    ) -> simpy.Event:
+        """Start a flow of `nbytes` from `src` to `dst`; the event fires on delivery.
+
+        See :meth:`netsim.network.base.Network.transfer` for the parameters.
+        """
+        env = self.env
+        if event is None:
+            if not 0 <= nbytes < _INF:
+                self._check(nbytes, None)
+            event = Event(env)
+        elif event._value is not PENDING or not 0 <= nbytes < _INF:
+            self._check(nbytes, event)
+        if not max_rate > 0:
+            raise ValueError(f"max_rate must be > 0 bytes/s, got {max_rate!r}")
+        try:
+            links, latency, bottleneck = self._routes[src][dst]
+        except (KeyError, TypeError):
+            links, latency, bottleneck = self.route(src, dst)
+        self.transfers = seq = self.transfers + 1
+        if not links:  # local copy
+            self._local += 1
+            event._ok = True
+            event._value = value
+            env.schedule(event, NORMAL, 0.0)
+            return event
+        self.bytes_sent += nbytes
+        link_flows = self._link_flows
+        if nbytes == 0:
+            for link in links:
+                link_flows[link] += 1
+            self.flows_completed += 1
+            event._ok = True
+            event._value = value
+            env.schedule(event, NORMAL, latency)
+            return event
+        now = env._now
+        pool = self._pool
+        flow = pool.pop() if pool else _Flow()
+        flow.links = links
+        flow.nbytes = flow.remaining = nbytes
+        flow.last = now
+        flow.event = event
+        flow.value = value
+        flow.latency = latency
+        flow.cap = max_rate
+        flow.seq = seq
+        active = self._active
+        idle = True
+        for link in links:
+            link_flows[link] += 1
+            flows = active[link]
+            if flows:
+                idle = False
+            else:
+                self._since[link] = now
+            flows[flow] = None
+        if idle:  # fast path: alone on its links, no solve needed
+            rate = flow.rate = bottleneck if bottleneck <= max_rate else max_rate
+            finish = flow.finish = now + nbytes / rate
+            due = self._due.get(finish)
+            if due is None:
+                self._due[finish] = [flow]
+                heappush(self._times, finish)
+                if finish < self._wake_at:
+                    self._schedule_wake(finish)
+            else:
+                due.append(flow)
+        else:
+            flow.rate = 0.0
+            flow.finish = math.inf
+            self._pending.append(flow)
+            if self._solve_ev is None:
+                self._schedule_solve()
+        return event
+
+    # ------------------------------------------------------------ event plumbing
+    def _schedule_wake(self, finish: float) -> None:
+        env = self.env
+        ev = Event(env)
+        ev._ok = True
+        ev._value = None
+        ev.callbacks.append(self._wake)
+        self._wake_ev = ev
+        self._wake_at = finish
+        now = env._now
+        env.schedule(ev, NORMAL, finish - now if finish > now else 0.0)
+
+    def _schedule_solve(self) -> None:
+        ev = Event(self.env)
+        ev._ok = True
+        ev._value = None
+        ev.callbacks.append(self._solve)
+        self._solve_ev = ev
+        self.env.schedule(ev, NORMAL, 0.0)
+
+    def _wake(self, ev: Event) -> None:
+        """Complete every flow whose last byte is sent now; schedule the next wake-up."""
+        if ev is not self._wake_ev:
+            return  # superseded by an earlier wake-up
+        self._wake_ev = None
+        self._wake_at = math.inf
+        env = self.env
+        now = env._now
+        limit = now + now * FINISH_RTOL
+        times, due = self._times, self._due
+        active, link_bytes, busy, since = self._active, self._link_bytes, self._busy, self._since
+        dirty = self._dirty
+        recycle = self._pool.append
+        queue, eid = self._queue, self._eid
+        done = 0
+        while times and times[0] <= limit:
+            time = heappop(times)
+            for flow in due.pop(time):
+                if flow.finish != time:
+                    continue  # stale: rescheduled or already finished
+                flow.finish = _DONE
+                nbytes = flow.nbytes
+                for link in flow.links:
+                    flows = active[link]
+                    del flows[flow]
+                    link_bytes[link] += nbytes
+                    if flows:
+                        dirty.append(link)
+                    else:
+                        busy[link] += now - since[link]
+                event = flow.event
+                event._ok = True
+                event._value = flow.value
+                if queue is None:
+                    env.schedule(event, NORMAL, flow.latency)
+                else:  # inlined Environment.schedule
+                    heappush(queue, (now + flow.latency, NORMAL, next(eid), event))
+                flow.event = flow.value = None
+                recycle(flow)
+                done += 1
+        self.flows_completed += done
+        if dirty and self._solve_ev is None:
+            self._schedule_solve()
+        self._schedule_next()
+
+    def _schedule_next(self) -> None:
+        """Drop stale entries at the head of the finish heap and wake up for the first."""
+        times, due = self._times, self._due
+        while times:
+            time = times[0]
+            batch = due[time]
+            valid = [flow for flow in batch if flow.finish == time]
+            if valid:
+                if len(valid) != len(batch):
+                    due[time] = valid
+                if time < self._wake_at:
+                    self._schedule_wake(time)
+                return
+            heappop(times)
+            del due[time]
+
+    # ------------------------------------------------------------------ solving
+    def _solve(self, ev: Event) -> None:
+        """Recompute the rates of every component touched at this instant."""
+        if ev is not self._solve_ev:
+            return
+        env = self.env
+        now = env._now
+        if self._defer < MAX_DEFER and env.peek() == now:
+            # More events at this instant may start or end flows: batch them too.
+            self._defer += 1
+            self._schedule_solve()
+            return
+        self._defer = 0
+        self._solve_ev = None
+        seeds = self._dirty
+        for flow in self._pending:
+            seeds.extend(flow.links)
+        self._pending = []
+        self._dirty = []
+        flows = self._component(seeds)
+        if not flows:
+            return
+        # Start order: deterministic, and flows finishing together are delivered FIFO.
+        flows.sort(key=_start_order)
+        self.solves += 1
+        self.solved_flows += len(flows)
+        rates = self._rates(flows)
+        self._apply(flows, rates, now)
+
+    def _component(self, seeds: list[int]) -> list[_Flow]:
+        """Active flows connected to the `seeds` links through shared links."""
+        active = self._active
+        seen_links: set[int] = set()
+        seen: set[_Flow] = set()
+        flows: list[_Flow] = []
+        stack = seeds
+        while stack:
+            link = stack.pop()
+            if link in seen_links:
+                continue
+            seen_links.add(link)
+            for flow in active[link]:
+                if flow not in seen:
+                    seen.add(flow)
+                    flows.append(flow)
+                    stack.extend(flow.links)
+        return flows
+
+    def _rates(self, flows: list[_Flow]) -> list[float]:
+        """Max-min fair rates of `flows` (a union of whole components), bytes/s."""
+        nnz = 0
+        for flow in flows:
+            nnz += len(flow.links)
+        if nnz <= SMALL_NNZ:
+            return max_min_rates_small(flows, self._caps)
+        n = len(flows)
+        links = np.fromiter(chain.from_iterable([flow.links for flow in flows]), np.intp, nnz)
+        used, link_of = np.unique(links, return_inverse=True)
+        flow_of = np.repeat(np.arange(n), [len(flow.links) for flow in flows])
+        flow_caps = np.fromiter([flow.cap for flow in flows], np.float64, n)
+        rates = _fill(flow_of, link_of, n, self.capacity[used], flow_caps)
+        return rates.tolist()
+
+    def _apply(self, flows: list[_Flow], rates: list[float], now: float) -> None:
+        """Give `flows` their new `rates`, re-projecting the finish of those that changed."""
+        times, due = self._times, self._due
+        earliest = math.inf
+        stale = self._stale
+        for flow, rate in zip(flows, rates, strict=True):
+            old = flow.rate
+            if rate == old:
+                continue
+            if old:
+                remaining = flow.remaining - old * (now - flow.last)
+                flow.remaining = remaining if remaining > 0.0 else 0.0
+            flow.last = now
+            flow.rate = rate
+            if flow.finish != math.inf:
+                stale += 1  # its old entry
+            if rate > 0:
+                finish = flow.finish = now + flow.remaining / rate
+                batch = due.get(finish)
+                if batch is None:
+                    due[finish] = [flow]
+                    heappush(times, finish)
+                else:
+                    batch.append(flow)
+                if finish < earliest:
+                    earliest = finish
+            else:
+                flow.finish = math.inf
+        self._stale = stale
+        if stale > 2 * self.active_flows + 1024:
+            self._compact()
+        if earliest < self._wake_at:
+            self._schedule_wake(earliest)
+
+    def _compact(self) -> None:
+        """Rebuild the finish heap without stale entries."""
+        due: dict[float, list[_Flow]] = {}
+        for time, batch in self._due.items():
+            if len(batch) == 1:
+                if batch[0].finish == time:
+                    due[time] = batch
+            else:
+                valid = [flow for flow in batch if flow.finish == time]
+                if valid:
+                    due[time] = valid
+        self._due = due
+        self._times = list(due)
+        heapify(self._times)
+        self._stale = 0
+
+    # ---------------------------------------------------------------- counters
+    def _active_flows(self) -> list[_Flow]:
+        """Active flows in start order."""
+        flows: dict[_Flow, None] = {}
+        for link_flows in self._active:
+            flows.update(link_flows)
+        return sorted(flows, key=_start_order)
+
+    def link_bytes(self) -> np.ndarray:
+        """Bytes that have crossed each directed link by ``env.now`` (active flows included)."""
+        now = self.env.now
+        result = np.array(self._link_bytes, dtype=np.float64)
+        for flow in self._active_flows():
+            sent = flow.nbytes - max(flow.remaining - flow.rate * (now - flow.last), 0.0)
+            for link in flow.links:
+                result[link] += sent
+        return result
+
+    def link_busy_time(self) -> np.ndarray:
+        """Seconds each directed link has carried at least one flow, up to ``env.now``."""
+        now = self.env.now
+        result = np.array(self._busy, dtype=np.float64)
+        for link, flows in enumerate(self._active):
+            if flows:
+                result[link] += now - self._since[link]
+        return result
+
+    def link_rates(self) -> np.ndarray:
+        """Current total rate of the flows on each directed link, bytes/s.
+
+        Flows that started at this instant and wait for the solve count as 0.
+        """
+        result = np.zeros(len(self.links))
+        for link, flows in enumerate(self._active):
+            for flow in flows:
+                result[link] += flow.rate
+        return result
+
+    @property
+    def active_flows(self) -> int:
+        """Number of flows started and not yet finished sending."""
+        return self.transfers - self._local - self.flows_completed
