@@ -24,13 +24,13 @@ from netsim.results import Result
 from netsim.scenario import Scenario, TopologySpec, load_scenario
 from netsim.topology import Router, build_topology, from_file
 from netsim.training import ComputeModel, make_dataset, make_model, make_optimizer, shard
+from netsim.training.asp import start_asp
 from netsim.training.buckets import plan_buckets
 from netsim.training.data import label_histograms
-from netsim.training.job import TrainingJob
-from netsim.training.schedules import ScheduledOptimizer, make_schedule
-from netsim.training.asp import start_asp
 from netsim.training.gossip_sgd import start_gossip
+from netsim.training.job import TrainingJob
 from netsim.training.local_sgd import start_local_sgd
+from netsim.training.schedules import ScheduledOptimizer, make_schedule
 from netsim.training.sync import Exchange, start_bsp
 
 __all__ = ["simulate", "build_graph", "build_job", "time_to_target", "label_table"]
