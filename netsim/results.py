@@ -76,6 +76,12 @@ class Result:
     shards : pandas.DataFrame
         Label histogram of each worker's training shard (``worker, class_0, class_1,
         ...``; empty for regression).
+    flows : pandas.DataFrame or None
+        With ``simulate(..., record=True)``: one row per flow (``id, src, dst, bytes,
+        start_s, end_s, links``; ``end_s`` = last byte sent).
+    link_timeline : pandas.DataFrame or None
+        With ``record=True``: ``time_s, link, rate`` each time a directed link's total
+        rate (bytes/s) changes; ``link`` indexes the rows of :attr:`links`.
     """
 
     scenario: dict
@@ -84,6 +90,8 @@ class Result:
     workers: pd.DataFrame
     links: pd.DataFrame
     shards: pd.DataFrame = field(default_factory=pd.DataFrame)
+    flows: pd.DataFrame | None = None
+    link_timeline: pd.DataFrame | None = None
 
     def deterministic_summary(self) -> dict:
         """The summary without host-dependent keys (what ``summary.json`` holds)."""

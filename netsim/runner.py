@@ -20,9 +20,11 @@ from netsim.collectives import Communicator, get_algorithm
 from netsim.collectives.placement import place_ranks
 from netsim.exceptions import ScenarioError, TopologyError
 from netsim.network import make_network
+from netsim.network.recorder import FlowRecorder
 from netsim.results import Result
 from netsim.scenario import Scenario, TopologySpec, load_scenario
 from netsim.topology import Router, build_topology, from_file
+from netsim.trace import flows_frame, timeline_frame
 from netsim.training import ComputeModel, make_dataset, make_model, make_optimizer, shard
 from netsim.training.asp import start_asp
 from netsim.training.buckets import plan_buckets
@@ -133,7 +135,7 @@ def build_job(scenario: Scenario, workers: int, streams: dict[str, np.random.See
     )
 
 
-def simulate(scenario: Scenario | str | Path, overrides=None) -> Result:
+def simulate(scenario: Scenario | str | Path, overrides=None, *, record: bool = False) -> Result:
     """Run one scenario and return its :class:`~netsim.results.Result`.
 
     Parameters
@@ -142,6 +144,9 @@ def simulate(scenario: Scenario | str | Path, overrides=None) -> Result:
         A validated scenario, or the path of a scenario file.
     overrides : list of str or dict, optional
         Dotted-key overrides, applied when ``scenario`` is a path.
+    record : bool
+        Record every flow and every change of link rates (``Result.flows`` and
+        ``Result.link_timeline``; used for traces). Costs time and memory.
 
     Raises
     ------
@@ -164,11 +169,13 @@ def simulate(scenario: Scenario | str | Path, overrides=None) -> Result:
     colocated = bool(spec.colocated)
     workers = scenario.training.workers or len(hosts) - (0 if colocated else servers)
     placement = place_ranks(algorithm, hosts, workers, servers=servers, colocated=colocated)
+    recorder = FlowRecorder() if record else None
     job = build_job(scenario, workers, streams)
 
     env = simpy.Environment()
     routing_seed = int(streams["routing"].generate_state(1)[0])
     network = make_network(scenario.network.model, env, graph, Router(graph, mode=scenario.topology.routing, seed=routing_seed))
+    network.recorder = recorder
     comm = Communicator(env, network, placement)
     buckets = plan_buckets(job.model.tensors(), job.initial_params.itemsize, spec.bucket_size, spec.first_bucket_size)
     options = {k: v for k, v in spec.algorithm_options().items() if k not in ("servers", "colocated")}
@@ -208,7 +215,9 @@ def simulate(scenario: Scenario | str | Path, overrides=None) -> Result:
         "wall_time_s": time.perf_counter() - wall_start,
     }
     shards = label_table(job) if job.dataset.task == "classification" else pd.DataFrame()
-    return Result(scenario.to_dict(), summary, steps, worker_rows, links, shards)
+    flows = flows_frame(recorder) if recorder is not None else None
+    timeline = timeline_frame(recorder) if recorder is not None else None
+    return Result(scenario.to_dict(), summary, steps, worker_rows, links, shards, flows, timeline)
 
 
 def _start(scenario: Scenario, env, comm, job: TrainingJob, exchange: Exchange):

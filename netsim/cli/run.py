@@ -30,20 +30,34 @@ __all__ = ["run"]
     default=None,
     help="Directory for summary.json, steps.csv, workers.csv, links.csv (default runs/<name>/).",
 )
+@click.option(
+    "--trace",
+    "trace_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write a Chrome/Perfetto trace-event JSON of workers and links to this file.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead of a table.")
-def run(scenario: Path, overrides: tuple[str, ...], out: Path | None, quiet: bool, as_json: bool) -> None:
+def run(scenario: Path, overrides: tuple[str, ...], out: Path | None, trace_path: Path | None, quiet: bool, as_json: bool) -> None:
     """Run one SCENARIO file and write its results."""
     from netsim.runner import simulate
     from netsim.scenario import load_scenario
 
     spec = load_scenario(scenario, list(overrides))
-    result = simulate(spec)
+    result = simulate(spec, record=trace_path is not None)
     out_dir = out if out is not None else Path("runs") / spec.name
     try:
         result.write(out_dir)
     except OSError as exc:
         fail(f"cannot write results to {str(out_dir)!r}: {exc.strerror or exc}")
+    if trace_path is not None:
+        from netsim.trace import write_trace
+
+        try:
+            write_trace(result, trace_path)
+        except OSError as exc:
+            fail(f"cannot write the trace to {str(trace_path)!r}: {exc.strerror or exc}")
     if quiet:
         return
     if as_json:

@@ -125,6 +125,11 @@ class AnalyticNetwork(Network):
                 busy[link] += end - (last if last > now else now)
                 until[link] = end
         self._seq += 1
+        recorder = self.recorder
+        if recorder is not None and nbytes > 0:
+            recorder.started(now, self._seq, src, dst, nbytes, links)
+            recorder.rate(now, self._seq, nbytes / duration)
+            recorder.finished(end, self._seq)
         inflight = self._inflight
         heappush(inflight, (end, self._seq, now, nbytes, links))
         if inflight[0][0] <= now:

@@ -143,6 +143,7 @@ class Network(ABC):
         self._link_flows = [0] * n
         self.bytes_sent = 0.0
         self.transfers = 0
+        self.recorder = None  # a netsim.network.recorder.FlowRecorder, when recording
         self.flows_completed = 0
 
     # ------------------------------------------------------------------ routes

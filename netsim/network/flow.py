@@ -229,8 +229,13 @@ class FlowNetwork(Network):
             else:
                 self._since[link] = now
             flows[flow] = None
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.started(now, seq, src, dst, nbytes, links)
         if idle:  # fast path: alone on its links, no solve needed
             rate = flow.rate = bottleneck if bottleneck <= max_rate else max_rate
+            if recorder is not None:
+                recorder.rate(now, seq, rate)
             finish = flow.finish = now + nbytes / rate
             due = self._due.get(finish)
             if due is None:
@@ -282,6 +287,7 @@ class FlowNetwork(Network):
         dirty = self._dirty
         recycle = self._pool.append
         queue, eid = self._queue, self._eid
+        recorder = self.recorder
         done = 0
         while times and times[0] <= limit:
             time = heappop(times)
@@ -289,6 +295,8 @@ class FlowNetwork(Network):
                 if flow.finish != time:
                     continue  # stale: rescheduled or already finished
                 flow.finish = _DONE
+                if recorder is not None:
+                    recorder.finished(now, flow.seq)
                 nbytes = flow.nbytes
                 for link in flow.links:
                     flows = active[link]
@@ -397,6 +405,7 @@ class FlowNetwork(Network):
         times, due = self._times, self._due
         earliest = math.inf
         stale = self._stale
+        recorder = self.recorder
         for flow, rate in zip(flows, rates, strict=True):
             old = flow.rate
             if rate == old:
@@ -406,6 +415,8 @@ class FlowNetwork(Network):
                 flow.remaining = remaining if remaining > 0.0 else 0.0
             flow.last = now
             flow.rate = rate
+            if recorder is not None:
+                recorder.rate(now, flow.seq, rate)
             if flow.finish != math.inf:
                 stale += 1  # its old entry
             if rate > 0:
