@@ -37,6 +37,12 @@ from netsim.training.sync import Exchange, start_bsp
 
 __all__ = ["simulate", "build_graph", "build_job", "time_to_target", "label_table"]
 
+DEFAULT_SSP_BOUND = 3
+"""Staleness bound of ``training.sync = "ssp"`` when ``training.ssp_bound`` is not given."""
+
+DEFAULT_LOCAL_STEPS = 4
+"""Local steps between averages of ``training.sync = "local_sgd"`` when ``training.local_steps`` is not given."""
+
 _STREAMS = ("dataset", "sharding", "init", "routing", "samplers", "compute")
 
 
@@ -226,10 +232,12 @@ def _start(scenario: Scenario, env, comm, job: TrainingJob, exchange: Exchange):
     if sync == "bsp":
         return start_bsp(env, comm, job, exchange)
     if sync in ("asp", "ssp"):
-        bound = (scenario.training.ssp_bound or 0) if sync == "ssp" else None
+        bound = scenario.training.ssp_bound if scenario.training.ssp_bound is not None else DEFAULT_SSP_BOUND
+        bound = bound if sync == "ssp" else None
         return start_asp(env, comm, job, exchange, ssp=bound)
     if sync == "local_sgd":
-        return start_local_sgd(env, comm, job, exchange, period=scenario.training.local_steps or 1)
+        period = scenario.training.local_steps if scenario.training.local_steps is not None else DEFAULT_LOCAL_STEPS
+        return start_local_sgd(env, comm, job, exchange, period=period)
     mixing = scenario.communication.mixing or "ring"
     return start_gossip(env, comm, job, exchange, mixing=mixing)
 

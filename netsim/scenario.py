@@ -259,7 +259,7 @@ class TrainingSpec(_Spec):
     schedules (``lr_schedule``, ``warmup_steps``, ``min_lr``, ``decay_every``,
     ``decay_factor``), ``eval_every``, the targets ``target_accuracy`` / ``target_loss``
     (time to target is reported), and the synchronisation ``sync`` (bsp | asp | ssp |
-    local_sgd | gossip, with ``ssp_bound`` and ``local_steps``).
+    local_sgd | gossip, with ``ssp_bound`` (default 3) and ``local_steps`` (default 4)).
     """
 
     model: Annotated[str, BeforeValidator(_one_of("model"))] = "logistic"
