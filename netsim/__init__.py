@@ -6,6 +6,8 @@ math (NumPy) simulated together. The curated public API:
 - :func:`simulate`, :func:`load_scenario`, :func:`scenario_from_dict`, :class:`Scenario`,
   :class:`Result`: run scenarios and read their results.
 - :func:`simulate_collective`: one collective on its own (exact arrays and time).
+- :func:`run_sweep`, :func:`load_results`, :func:`plot`, :func:`write_trace` (imported on
+  first use): sweeps, results as pandas DataFrames, figures, Perfetto traces.
 - subpackages :mod:`netsim.topology`, :mod:`netsim.network`, :mod:`netsim.collectives`,
   :mod:`netsim.training`; units in :mod:`netsim.units`; errors in :mod:`netsim.exceptions`.
 """
@@ -68,4 +70,27 @@ __all__ = [
     "topology",
     "training",
     "units",
+    "load_results",
+    "run_sweep",
+    "plot",
+    "write_trace",
 ]
+
+_LAZY = {
+    "load_results": ("netsim.load", "load_results"),
+    "run_sweep": ("netsim.sweep", "run_sweep"),
+    "plot": ("netsim.plots", "plot"),
+    "write_trace": ("netsim.trace", "write_trace"),
+}
+
+
+def __getattr__(name: str):
+    """Import the result-side API (pandas/matplotlib/Dask users) only when first used."""
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'netsim' has no attribute {name!r}")
