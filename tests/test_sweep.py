@@ -423,3 +423,13 @@ def test_unreachable_dask_scheduler_is_a_sweep_error(tiny, tmp_path, monkeypatch
     monkeypatch.setattr(netsim.sweep.execute, "_DASK_CONNECT_TIMEOUT", "0.5s")
     with pytest.raises(SweepError, match="cannot connect to the Dask scheduler"):
         run_sweep(tiny, out=tmp_path / "d", dask="tcp://127.0.0.1:1")
+
+
+def test_additive_step_may_carry_the_unit():
+    from netsim.exceptions import ScenarioError
+    from netsim.sweep.axes import parse_range
+
+    assert parse_range("1Gbps:3Gbps:+1Gbps") == parse_range("1Gbps:3Gbps:+1") == ["1Gbps", "2Gbps", "3Gbps"]
+    for bad in ("1Gbps:3Gbps:+1Mbps", "1Gbps:100Gbps:x10Gbps"):
+        with pytest.raises(ScenarioError, match="additive step may repeat"):
+            parse_range(bad)

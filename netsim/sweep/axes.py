@@ -58,7 +58,7 @@ RANGE_FORMS = "START:STOP:+D (arithmetic), START:STOP:-D (down) or START:STOP:xF
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _BOUND = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-z/%µ]*)\s*$")
-_STEP = re.compile(r"^\s*([+\-xX*])\s*((?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$")
+_STEP = re.compile(r"^\s*([+\-xX*])\s*((?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z/%µ]*)\s*$")
 _LOOKS_NUMERIC = re.compile(r"^\s*[-+]?\.?\d")
 _TOLERANCE = 1e-9
 
@@ -141,6 +141,8 @@ def parse_range(text: str) -> list[int | float | str]:
     [1.0, 0.75, 0.5, 0.25, 0.0]
     >>> parse_range("1us:100us:x10")
     ['1us', '10us', '100us']
+    >>> parse_range("1Gbps:3Gbps:+1Gbps")
+    ['1Gbps', '2Gbps', '3Gbps']
     """
     parts = text.split(":")
     if len(parts) != 3:
@@ -155,7 +157,12 @@ def parse_range(text: str) -> list[int | float | str]:
             f"(got {unit or 'none'!r} and {stop_m.group(2) or 'none'!r}), e.g. 0.1Gbps:100Gbps:x10"
         )
     start_s, stop_s = start_m.group(1), stop_m.group(1)
-    op, step_s = step_m.group(1).lower(), step_m.group(2)
+    op, step_s, step_unit = step_m.group(1).lower(), step_m.group(2), step_m.group(3)
+    if step_unit and (op not in ("+", "-") or step_unit != unit):
+        raise ScenarioError(
+            f"bad range {text!r}: an additive step may repeat START's unit ({unit or 'none'!r}); "
+            f"a factor (xF) takes no unit, e.g. 1Gbps:100Gbps:+1Gbps or 1Gbps:100Gbps:x10"
+        )
     start, stop, step = float(start_s), float(stop_s), float(step_s)
     if op in ("+", "-"):
         values = _arithmetic(text, start, stop, step if op == "+" else -step)
