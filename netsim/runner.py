@@ -13,12 +13,12 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pandas as pd
-import simpy
 
 import netsim
 from netsim.collectives import Communicator, get_algorithm
 from netsim.collectives.placement import place_ranks
 from netsim.exceptions import ScenarioError, TopologyError
+from netsim.guards import TrackedEnvironment, run_guarded, steps_done
 from netsim.network import make_network
 from netsim.network.recorder import FlowRecorder
 from netsim.results import Result
@@ -28,6 +28,8 @@ from netsim.trace import flows_frame, timeline_frame
 from netsim.training import ComputeModel, make_dataset, make_model, make_optimizer, shard
 from netsim.training.asp import start_asp
 from netsim.training.buckets import plan_buckets
+from netsim.training.compressed_exchange import Compression, check_compression, tensor_shapes
+from netsim.training.compressed_sync import start_compressed_asp, start_compressed_local_sgd
 from netsim.training.data import label_histograms
 from netsim.training.gossip_sgd import start_gossip
 from netsim.training.job import TrainingJob
@@ -43,7 +45,8 @@ DEFAULT_SSP_BOUND = 3
 DEFAULT_LOCAL_STEPS = 4
 """Local steps between averages of ``training.sync = "local_sgd"`` when ``training.local_steps`` is not given."""
 
-_STREAMS = ("dataset", "sharding", "init", "routing", "samplers", "compute")
+_STREAMS = ("dataset", "sharding", "init", "routing", "samplers", "compute", "compression")
+"""Seed streams, in spawn order (append new ones at the end: earlier streams keep their seeds)."""
 
 
 def build_graph(spec: TopologySpec, base_dir: str | Path = ".") -> nx.Graph:
@@ -178,7 +181,7 @@ def simulate(scenario: Scenario | str | Path, overrides=None, *, record: bool = 
     recorder = FlowRecorder() if record else None
     job = build_job(scenario, workers, streams)
 
-    env = simpy.Environment()
+    env = TrackedEnvironment()  # remembers its processes, to name stuck ones (netsim.guards)
     routing_seed = int(streams["routing"].generate_state(1)[0])
     network = make_network(scenario.network.model, env, graph, Router(graph, mode=scenario.topology.routing, seed=routing_seed))
     network.recorder = recorder
@@ -187,9 +190,22 @@ def simulate(scenario: Scenario | str | Path, overrides=None, *, record: bool = 
     options = {k: v for k, v in spec.algorithm_options().items() if k not in ("servers", "colocated")}
     if algorithm.kind == "parameter_server" and "servers" in algorithm.options:
         options["servers"] = servers
-    exchange = Exchange(algorithm, buckets, spec.overlap, options)
+    compression = None
+    if scenario.training.compression is not None:
+        compressor = scenario.training.compression.build()
+        check_compression(compressor, sync, algorithm)
+        compression = Compression(compressor, streams["compression"], tensor_shapes(job.model))
+    exchange = Exchange(algorithm, buckets, spec.overlap, options, compression)
     log = _start(scenario, env, comm, job, exchange)
-    env.run()
+    run_guarded(
+        env,
+        max_sim_time=scenario.run.max_sim_time,
+        max_wall_time=scenario.run.max_wall_time,
+        comm=comm,
+        progress=lambda: (steps_done(log.worker_rows, workers), job.steps),
+        role=lambda rank: f"{'worker' if rank < workers else 'server'} {rank} on {comm.hosts[rank]}",
+        wall_start=wall_start,
+    )
 
     steps = pd.DataFrame(log.steps_table())
     worker_rows = pd.DataFrame(log.worker_rows).sort_values(["step", "worker"], kind="stable").reset_index(drop=True)
@@ -234,10 +250,12 @@ def _start(scenario: Scenario, env, comm, job: TrainingJob, exchange: Exchange):
     if sync in ("asp", "ssp"):
         bound = scenario.training.ssp_bound if scenario.training.ssp_bound is not None else DEFAULT_SSP_BOUND
         bound = bound if sync == "ssp" else None
-        return start_asp(env, comm, job, exchange, ssp=bound)
+        start = start_asp if exchange.compression is None else start_compressed_asp
+        return start(env, comm, job, exchange, ssp=bound)
     if sync == "local_sgd":
         period = scenario.training.local_steps if scenario.training.local_steps is not None else DEFAULT_LOCAL_STEPS
-        return start_local_sgd(env, comm, job, exchange, period=period)
+        start = start_local_sgd if exchange.compression is None else start_compressed_local_sgd
+        return start(env, comm, job, exchange, period=period)
     mixing = scenario.communication.mixing or "ring"
     return start_gossip(env, comm, job, exchange, mixing=mixing)
 

@@ -45,6 +45,7 @@ __all__ = [
     "CommunicationSpec",
     "TrainingSpec",
     "ComputeSpec",
+    "RunSpec",
     "load_scenario",
     "scenario_from_dict",
     "apply_overrides",
@@ -241,6 +242,39 @@ ALGORITHM_OPTIONS = ("chunks", "group_size", "servers", "colocated")
 """``[communication]`` keys passed to the algorithm itself."""
 
 
+class CompressionSpec(BaseModel):
+    """``[training.compression]``: gradient compression (``netsim list compressors``).
+
+    ``method`` (required: none | fp16 | bf16 | topk | randomk | threshold | qsgd |
+    terngrad | signsgd | ef_signsgd | onebit | dgc | powersgd) plus that method's
+    parameters (e.g. ``ratio``, ``levels``, ``rank``) and the generic ``error_feedback``,
+    ``value_bytes`` (wire bytes of a full-precision value: 4 or 8), ``scope``
+    (layerwise: one unit per bucket | global: the whole gradient) and ``wire`` (time the
+    ``sent`` or the ``ideal`` bit-packed size). Every key is checked by
+    :func:`~netsim.training.compression.make_compressor`, whose errors name
+    ``training.compression.<key>``.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=False)
+
+    method: str
+
+    @model_validator(mode="after")
+    def _builds(self) -> CompressionSpec:
+        self.build()
+        return self
+
+    def params(self) -> dict:
+        """The method's parameters and the generic keys, as given."""
+        return dict(self.model_extra or {})
+
+    def build(self):
+        """The :class:`~netsim.training.compression.Compressor` this table describes."""
+        from netsim.training.compression import make_compressor
+
+        return make_compressor(self.method, **self.params())
+
+
 SYNC_SCHEMES = ("bsp", "asp", "ssp", "local_sgd", "gossip")
 """``training.sync``: bulk-synchronous, asynchronous PS, stale-synchronous PS, local SGD, gossip."""
 
@@ -259,7 +293,8 @@ class TrainingSpec(_Spec):
     schedules (``lr_schedule``, ``warmup_steps``, ``min_lr``, ``decay_every``,
     ``decay_factor``), ``eval_every``, the targets ``target_accuracy`` / ``target_loss``
     (time to target is reported), and the synchronisation ``sync`` (bsp | asp | ssp |
-    local_sgd | gossip, with ``ssp_bound`` (default 3) and ``local_steps`` (default 4)).
+    local_sgd | gossip, with ``ssp_bound`` (default 3) and ``local_steps`` (default 4));
+    gradient compression in the sub-table ``[training.compression]`` (:class:`CompressionSpec`).
     """
 
     model: Annotated[str, BeforeValidator(_one_of("model"))] = "logistic"
@@ -301,6 +336,7 @@ class TrainingSpec(_Spec):
     local_steps: int | None = Field(default=None, ge=1)
     target_accuracy: float | None = Field(default=None, ge=0, le=1)
     target_loss: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    compression: CompressionSpec | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainingSpec:
@@ -389,6 +425,20 @@ class ComputeSpec(_Spec):
         return self.flops_per_second if self.flops_per_second is not None else 1e12
 
 
+class RunSpec(_Spec):
+    """``[run]``: guards of the simulation loop (:mod:`netsim.guards`).
+
+    ``max_sim_time`` (simulated seconds, units allowed: ``"10s"``, ``"2min"``): stop with
+    an error before the first event past it. ``max_wall_time`` (wall-clock seconds of the
+    whole run, checked every few hundred events): stop with an error once exceeded.
+    Neither is set by default; a run that cannot progress (a deadlock, a zero-time loop)
+    always stops with an error naming what is stuck.
+    """
+
+    max_sim_time: PositiveTime | None = None
+    max_wall_time: PositiveTime | None = None
+
+
 class Scenario(_Spec):
     """A whole validated scenario (see the module docstring and the README's option reference)."""
 
@@ -400,6 +450,7 @@ class Scenario(_Spec):
     communication: CommunicationSpec = CommunicationSpec()
     training: TrainingSpec = TrainingSpec()
     compute: ComputeSpec = ComputeSpec()
+    run: RunSpec = RunSpec()
     _base_dir: str = PrivateAttr(default=".")
 
     @property

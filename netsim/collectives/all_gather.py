@@ -44,7 +44,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 
 from netsim.collectives.algorithm import Algorithm
-from netsim.collectives.chunks import payload_nbytes
+from netsim.collectives.chunks import payload_nbytes, wire_nbytes
 from netsim.collectives.comm import Communicator
 from netsim.collectives.recursive_doubling import PowerOfTwoFold
 
@@ -77,6 +77,7 @@ def ring_all_gather_chunks(
     step0: int = 0,
     origin: int = 0,
     sendrecv: bool = False,
+    elem_bytes: float | None = None,
 ):
     """Ring all-gather of ``comm.size`` chunks (SimPy generator).
 
@@ -92,7 +93,7 @@ def ring_all_gather_chunks(
         the received arrays.
     sizes : sequence of float
         Bytes of each chunk on the wire, used for ``None`` (size-only) chunks; a real
-        chunk travels as its ``nbytes``.
+        chunk travels as its ``nbytes`` (or ``len(chunk) · elem_bytes``).
     tag : tuple
         Prefix of the message tags; step ``k`` uses ``(*tag, step0 + k)``.
     shift, step0, origin : int
@@ -105,6 +106,9 @@ def ring_all_gather_chunks(
         allreduce), a step ends when the receive arrives. The two are the same in
         lock-step rings; ``sendrecv`` keeps a ring that starts unevenly (after a
         scatter) from sending several blocks at once over one link.
+    elem_bytes : float, optional
+        Wire bytes per element of real chunks (:func:`~netsim.collectives.chunks.element_bytes`);
+        default: their ``nbytes``.
 
     Notes
     -----
@@ -120,7 +124,7 @@ def ring_all_gather_chunks(
         into = (position + shift - step - 1) % size
         chunk = chunks[out]
         key = (*tag, step0 + step)
-        sent = send(rank, right, key, chunk, sizes[out] if chunk is None else float(chunk.nbytes))
+        sent = send(rank, right, key, chunk, wire_nbytes(chunk, elem_bytes, sizes[out]))
         received = recv(rank, left, key)
         if sendrecv:
             yield comm.env.all_of((sent, received))
@@ -169,6 +173,7 @@ def doubling_all_gather(
     value: np.ndarray | None,
     sizes: Sequence[float],
     tag: tuple[Hashable, ...],
+    elem_bytes: float | None = None,
 ):
     """Recursive doubling among the ``fold.pof2`` survivors over contiguous slots (generator).
 
@@ -186,6 +191,8 @@ def doubling_all_gather(
         Bytes of each slot (used for size-only payloads).
     tag : tuple
         Prefix of the message tags; step ``s`` uses ``(*tag, s)``.
+    elem_bytes : float, optional
+        Wire bytes per element of real slots; default: their ``nbytes``.
 
     Returns
     -------
@@ -199,7 +206,7 @@ def doubling_all_gather(
         mask = 1 << step
         partner = fold.oldrank(newrank ^ mask)
         key = (*tag, step)
-        send(rank, partner, key, value, sum(sizes[lo:hi]) if value is None else float(value.nbytes))
+        send(rank, partner, key, value, wire_nbytes(value, elem_bytes, sum(sizes[lo:hi])))
         incoming = yield recv(rank, partner, key)
         if newrank & mask:
             lo -= mask

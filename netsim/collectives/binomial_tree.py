@@ -28,7 +28,7 @@ from netsim.collectives.broadcast import (
     check_chunks,
     fan_out,
 )
-from netsim.collectives.chunks import payload_nbytes, split
+from netsim.collectives.chunks import element_bytes, payload_nbytes, split
 from netsim.collectives.comm import Communicator
 from netsim.collectives.reduce import reduce_up
 
@@ -54,7 +54,8 @@ def binomial_tree_allreduce(
     data : numpy.ndarray of shape (n,), optional
         This rank's vector; ``None`` for a size-only payload.
     nbytes : float, optional
-        Bytes of the vector on the wire; defaults to ``data.nbytes``.
+        Bytes of the vector on the wire (with a real array each element counts
+        ``nbytes / len(data)``); defaults to ``data.nbytes``.
     chunks : int
         Number of pieces the vector is pipelined in (>= 1).
 
@@ -87,7 +88,8 @@ def binomial_tree_allreduce(
         ready = [env.event() for _ in range(c)]
     else:
         ready = [comm.recv(rank, parent, down_tag(i)) for i in range(c)]
-    streams = fan_out(comm, rank, down, ready, sizes, down_tag)
+    elem = element_bytes(data, nbytes)
+    streams = fan_out(comm, rank, down, ready, sizes, down_tag, elem_bytes=elem)
     yield from reduce_up(
         comm, rank, parent, up, pieces, sizes, up_tag, ready if parent is None else None
     )

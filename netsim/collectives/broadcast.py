@@ -120,12 +120,17 @@ def _stream(
     tag: Callable[[int], Hashable],
     gate: simpy.Event | None,
     started: simpy.Event | None,
+    elem_bytes: float | None = None,
 ):
     if gate is not None:
         yield gate
     for i, event in enumerate(ready):
         piece = yield event
-        yield comm.send(rank, child, tag(i), piece, piece_nbytes(piece, sizes[i]))
+        if piece is None or elem_bytes is None:
+            size = piece_nbytes(piece, sizes[i])
+        else:
+            size = len(piece) * elem_bytes
+        yield comm.send(rank, child, tag(i), piece, size)
         if i == 0 and started is not None:
             started.succeed()
 
@@ -139,6 +144,7 @@ def fan_out(
     tag: Callable[[int], Hashable],
     *,
     stagger: bool = True,
+    elem_bytes: float | None = None,
 ) -> list[simpy.Process]:
     """Start one stream per child that forwards each chunk as soon as it is ready.
 
@@ -160,6 +166,9 @@ def fan_out(
         If true the stream to ``children[k]`` starts when the stream to
         ``children[k - 1]`` has delivered its first chunk (one-port binomial order);
         otherwise all streams start at once.
+    elem_bytes : float, optional
+        Wire bytes per element of real chunks
+        (:func:`~netsim.collectives.chunks.element_bytes`); default: their ``nbytes``.
 
     Returns
     -------
@@ -172,7 +181,8 @@ def fan_out(
     gate = None
     for child in children:
         started = env.event() if stagger else None
-        processes.append(env.process(_stream(comm, rank, child, ready, sizes, tag, gate, started)))
+        stream = _stream(comm, rank, child, ready, sizes, tag, gate, started, elem_bytes)
+        processes.append(env.process(stream))
         gate = started
     return processes
 

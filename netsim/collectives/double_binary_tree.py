@@ -45,7 +45,7 @@ import numpy as np
 
 from netsim.collectives.algorithm import Algorithm
 from netsim.collectives.broadcast import check_chunks, fan_out
-from netsim.collectives.chunks import payload_nbytes, split
+from netsim.collectives.chunks import element_bytes, payload_nbytes, split
 from netsim.collectives.comm import Communicator
 from netsim.collectives.reduce import reduce_up
 
@@ -120,7 +120,8 @@ def double_binary_tree_allreduce(
     data : numpy.ndarray of shape (n,), optional
         This rank's vector; ``None`` for a size-only payload.
     nbytes : float, optional
-        Bytes of the vector on the wire; defaults to ``data.nbytes``.
+        Bytes of the vector on the wire (with a real array each element counts
+        ``nbytes / len(data)``); defaults to ``data.nbytes``.
     chunks : int
         Number of pieces each half is pipelined in (>= 1).
 
@@ -138,6 +139,7 @@ def double_binary_tree_allreduce(
     seq = comm.new_call(rank)
     env = comm.env
     halves, half_sizes = split(data, payload_nbytes(data, nbytes), 2)
+    elem = element_bytes(data, nbytes)
     waits = []
     results = []
     for t, (parent, children) in enumerate(dtree(comm.size, rank)):
@@ -153,7 +155,9 @@ def double_binary_tree_allreduce(
             ready = [env.event() for _ in range(c)]
         else:
             ready = [comm.recv(rank, parent, down_tag(i)) for i in range(c)]
-        waits += fan_out(comm, rank, children, ready, sizes, down_tag, stagger=False)
+        waits += fan_out(
+            comm, rank, children, ready, sizes, down_tag, stagger=False, elem_bytes=elem
+        )
         up = reduce_up(
             comm, rank, parent, children, pieces, sizes, up_tag, ready if parent is None else None
         )

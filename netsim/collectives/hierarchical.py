@@ -44,7 +44,7 @@ import numpy as np
 
 from netsim.collectives.algorithm import Algorithm
 from netsim.collectives.all_gather import ring_all_gather_chunks
-from netsim.collectives.chunks import payload_nbytes
+from netsim.collectives.chunks import element_bytes, payload_nbytes
 from netsim.collectives.comm import Communicator
 from netsim.collectives.reduce_scatter import block_bounds, ring_reduce_scatter_chunks
 from netsim.collectives.ring import ring_allreduce
@@ -156,7 +156,8 @@ def hierarchical(
     data : numpy.ndarray of shape (n,), optional
         This rank's vector; ``None`` for a size-only payload.
     nbytes : float, optional
-        Bytes of the whole vector on the wire; defaults to ``data.nbytes``.
+        Bytes of the whole vector on the wire (with a real array each element counts
+        ``nbytes / len(data)``); defaults to ``data.nbytes``.
     group_size : int, optional
         Ranks per group (consecutive ranks); default: one group per first-hop switch
         (see :func:`rank_groups`).
@@ -171,8 +172,7 @@ def hierarchical(
     total = payload_nbytes(data, nbytes)
     if size == 1:
         return None if data is None else data.copy()
-    if data is not None:
-        total = float(data.nbytes)
+    elem = element_bytes(data, nbytes)
     groups = rank_groups(comm, group_size)
     index = next(g for g, group in enumerate(groups) if rank in group)
     members = groups[index]
@@ -184,7 +184,10 @@ def hierarchical(
     elements = None if data is None else block_bounds(len(data), blocks)
 
     # 1. Reduce-scatter inside the group over the owned block ranges.
-    sizes = [(hi - lo) * block_bytes for lo, hi in ranges]
+    if elem is None:
+        sizes = [(hi - lo) * block_bytes for lo, hi in ranges]
+    else:
+        sizes = [(elements[hi] - elements[lo]) * elem for lo, hi in ranges]
     chunks: list = [None] * len(members)
     if data is not None:
         chunks = [data[elements[lo] : elements[hi]] for lo, hi in ranges]
@@ -202,15 +205,14 @@ def hierarchical(
         stop = start + 1
         while stop < last and _owners(groups, owned, stop) == owners:
             stop += 1
-        piece = None
+        piece, piece_bytes = None, (stop - start) * block_bytes
         if data is not None:
             offset = elements[first]
             piece = chunks[local][elements[start] - offset : elements[stop] - offset]
+            piece_bytes = None if elem is None else len(piece) * elem
         if len(owners) > 1:
             across = comm.subgroup(owners)
-            piece = yield from ring_allreduce(
-                across, owners.index(rank), piece, (stop - start) * block_bytes
-            )
+            piece = yield from ring_allreduce(across, owners.index(rank), piece, piece_bytes)
         pieces.append(piece)
         start = stop
     if data is not None:
@@ -219,7 +221,7 @@ def hierarchical(
     # 3. All-gather inside the group.
     if len(members) > 1:
         yield from ring_all_gather_chunks(
-            intra, local, chunks, sizes, (seq,), step0=len(members) - 1
+            intra, local, chunks, sizes, (seq,), step0=len(members) - 1, elem_bytes=elem
         )
     return None if data is None else np.concatenate(chunks)
 

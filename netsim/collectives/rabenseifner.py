@@ -33,7 +33,7 @@ import numpy as np
 
 from netsim.collectives.algorithm import Algorithm
 from netsim.collectives.all_gather import doubling_all_gather
-from netsim.collectives.chunks import payload_nbytes
+from netsim.collectives.chunks import element_bytes, payload_nbytes
 from netsim.collectives.comm import Communicator
 from netsim.collectives.recursive_doubling import PowerOfTwoFold
 from netsim.collectives.reduce_scatter import block_bounds, halving_reduce_scatter
@@ -78,7 +78,8 @@ def rabenseifner(
     data : numpy.ndarray of shape (n,), optional
         This rank's vector; ``None`` for a size-only payload.
     nbytes : float, optional
-        Bytes of the whole vector on the wire; defaults to ``data.nbytes``.
+        Bytes of the whole vector on the wire (with a real array each element counts
+        ``nbytes / len(data)``); defaults to ``data.nbytes``.
 
     Returns
     -------
@@ -90,8 +91,7 @@ def rabenseifner(
     total = payload_nbytes(data, nbytes)
     if size == 1:
         return None if data is None else data.copy()
-    if data is not None:
-        total = float(data.nbytes)
+    elem = element_bytes(data, nbytes)
     fold = PowerOfTwoFold(size)
     send, recv = comm.send, comm.recv
     if fold.folds(rank):
@@ -107,9 +107,9 @@ def rabenseifner(
     bounds = None if data is None else block_bounds(len(data), slots)
     sizes = [total / slots] * slots
     value = yield from halving_reduce_scatter(
-        comm, rank, fold, value, bounds, sizes, (seq, "halve")
+        comm, rank, fold, value, bounds, sizes, (seq, "halve"), elem
     )
-    value = yield from doubling_all_gather(comm, rank, fold, value, sizes, (seq, "double"))
+    value = yield from doubling_all_gather(comm, rank, fold, value, sizes, (seq, "double"), elem)
     if fold.receives_fold(rank):
         send(rank, rank + 1, (seq, "unfold"), value, total)
     return value

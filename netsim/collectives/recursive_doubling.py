@@ -140,7 +140,8 @@ def recursive_doubling(
     data : numpy.ndarray of shape (n,), optional
         This rank's vector; ``None`` for a size-only payload.
     nbytes : float, optional
-        Bytes of the whole vector on the wire; defaults to ``data.nbytes``.
+        Bytes of the whole vector on the wire (with a real array too); defaults to
+        ``data.nbytes``.
 
     Returns
     -------
@@ -150,8 +151,6 @@ def recursive_doubling(
     size = comm.size
     seq = comm.new_call(rank)
     total = payload_nbytes(data, nbytes)
-    if data is not None:
-        total = float(data.nbytes)
     if size == 1:
         return None if data is None else data.copy()
     fold = PowerOfTwoFold(size)

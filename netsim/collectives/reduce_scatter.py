@@ -42,7 +42,7 @@ from collections.abc import Hashable, Sequence
 import numpy as np
 
 from netsim.collectives.algorithm import Algorithm
-from netsim.collectives.chunks import payload_nbytes, split
+from netsim.collectives.chunks import element_bytes, payload_nbytes, split, wire_nbytes
 from netsim.collectives.comm import Communicator
 from netsim.collectives.recursive_doubling import PowerOfTwoFold
 
@@ -137,7 +137,8 @@ def ring_reduce_scatter(
     data : numpy.ndarray of shape (n,), optional
         This rank's vector; ``None`` for a size-only payload.
     nbytes : float, optional
-        Bytes of the whole vector on the wire; defaults to ``data.nbytes``.
+        Bytes of the whole vector on the wire (with a real array each element counts
+        ``nbytes / len(data)``); defaults to ``data.nbytes``.
 
     Returns
     -------
@@ -201,6 +202,7 @@ def halving_reduce_scatter(
     bounds: Sequence[int] | None,
     sizes: Sequence[float],
     tag: tuple[Hashable, ...],
+    elem_bytes: float | None = None,
 ):
     """Recursive halving among the ``fold.pof2`` survivors, over slots already cut (generator).
 
@@ -220,6 +222,8 @@ def halving_reduce_scatter(
         Bytes of each slot (used for size-only payloads).
     tag : tuple
         Prefix of the message tags; step ``s`` uses ``(*tag, s)``.
+    elem_bytes : float, optional
+        Wire bytes per element of real slots; default: their ``nbytes``.
 
     Returns
     -------
@@ -243,7 +247,7 @@ def halving_reduce_scatter(
             base = bounds[lo]
             out = value[bounds[give[0]] - base : bounds[give[1]] - base]
             own = value[bounds[keep[0]] - base : bounds[keep[1]] - base]
-            send(rank, partner, key, out, float(out.nbytes))
+            send(rank, partner, key, out, wire_nbytes(out, elem_bytes, None))
             incoming = yield recv(rank, partner, key)
             value = incoming + own
         lo, hi = keep
@@ -264,7 +268,8 @@ def recursive_halving_reduce_scatter(
     data : numpy.ndarray of shape (n,), optional
         This rank's vector; ``None`` for a size-only payload.
     nbytes : float, optional
-        Bytes of the whole vector on the wire; defaults to ``data.nbytes``.
+        Bytes of the whole vector on the wire (with a real array each element counts
+        ``nbytes / len(data)``); defaults to ``data.nbytes``.
 
     Returns
     -------
@@ -276,8 +281,7 @@ def recursive_halving_reduce_scatter(
     total = payload_nbytes(data, nbytes)
     if size == 1:
         return None if data is None else data.copy()
-    if data is not None:
-        total = float(data.nbytes)
+    elem = element_bytes(data, nbytes)
     fold = PowerOfTwoFold(size)
     send, recv = comm.send, comm.recv
     blocks = None if data is None else block_bounds(len(data), size)
@@ -295,7 +299,7 @@ def recursive_halving_reduce_scatter(
     bounds = None if blocks is None else [blocks[lo] for lo, _ in slots] + [blocks[-1]]
     sizes = [(hi - lo) * block_bytes for lo, hi in slots]
     value = yield from halving_reduce_scatter(
-        comm, rank, fold, value, bounds, sizes, (seq, "halve")
+        comm, rank, fold, value, bounds, sizes, (seq, "halve"), elem
     )
     if fold.receives_fold(rank):
         if value is None:
@@ -303,7 +307,7 @@ def recursive_halving_reduce_scatter(
         else:
             cut = blocks[rank + 1] - blocks[rank]
             other = value[cut:]
-            send(rank, rank + 1, (seq, "unfold"), other, float(other.nbytes))
+            send(rank, rank + 1, (seq, "unfold"), other, wire_nbytes(other, elem, None))
             value = value[:cut]
     return None if value is None else value.copy()
 

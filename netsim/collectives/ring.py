@@ -19,7 +19,7 @@ import numpy as np
 
 from netsim.collectives.algorithm import Algorithm
 from netsim.collectives.all_gather import ring_all_gather_chunks
-from netsim.collectives.chunks import payload_nbytes, split
+from netsim.collectives.chunks import element_bytes, payload_nbytes, split
 from netsim.collectives.comm import Communicator
 from netsim.collectives.reduce_scatter import ring_reduce_scatter_chunks
 
@@ -38,7 +38,8 @@ def ring_allreduce(comm: Communicator, rank: int, data: np.ndarray | None = None
     data : numpy.ndarray of shape (n,), optional
         This rank's vector; ``None`` for a size-only payload.
     nbytes : float, optional
-        Bytes of the whole vector on the wire; defaults to ``data.nbytes``.
+        Bytes of the whole vector on the wire (with a real array each element counts
+        ``nbytes / len(data)``); defaults to ``data.nbytes``.
 
     Returns
     -------
@@ -54,7 +55,10 @@ def ring_allreduce(comm: Communicator, rank: int, data: np.ndarray | None = None
     chunks, sizes = split(data, total_bytes, size)
     # Reduce-scatter leaving rank r with chunk r + 1, then all-gather from there.
     yield from ring_reduce_scatter_chunks(comm, rank, chunks, sizes, (seq,), shift=1)
-    yield from ring_all_gather_chunks(comm, rank, chunks, sizes, (seq,), shift=1, step0=size - 1)
+    elem = element_bytes(data, nbytes)
+    yield from ring_all_gather_chunks(
+        comm, rank, chunks, sizes, (seq,), shift=1, step0=size - 1, elem_bytes=elem
+    )
     return None if data is None else np.concatenate(chunks)
 
 

@@ -25,16 +25,24 @@ Uncontended times on a star (``α`` = host–host route latency, ``β = 1/B``; s
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
 from netsim.collectives.algorithm import Algorithm
-from netsim.collectives.chunks import payload_nbytes, split
+from netsim.collectives.chunks import element_bytes, payload_nbytes, split
 from netsim.collectives.comm import Communicator
 
 __all__ = ["sharded_ps", "sharded_ps_time", "REGISTER"]
 
 ShardUpdate = Callable[[int, np.ndarray | None], tuple[np.ndarray | None, float]]
+
+
+class _SizedShard(NamedTuple):
+    """A pushed shard and its wire bytes, when ``nbytes`` overrides the arrays' own size."""
+
+    array: np.ndarray
+    nbytes: float
 
 
 def _server_count(comm: Communicator, servers: int | None, server: int | None) -> int:
@@ -78,8 +86,9 @@ def sharded_ps(
         The worker's vector (``None`` for size-only payloads, and on servers).
     nbytes : float, optional
         Bytes of a worker's full vector on the wire; defaults to ``data.nbytes``. With a
-        real array each shard carries its own ``nbytes``; size-only shards carry
-        ``nbytes / s`` each (so a size-only server must be given ``nbytes``).
+        real array each shard carries its own ``nbytes`` (``len(shard) · nbytes / len(data)``
+        if ``nbytes`` is given); size-only shards carry ``nbytes / s`` each (so a
+        size-only server must be given ``nbytes``).
     servers : int, optional
         Number of server ranks ``s``. Default: ``comm.size - server`` if ``server`` is
         given, else 1.
@@ -122,8 +131,10 @@ def sharded_ps(
     seq = comm.new_call(rank)
     if rank < p:
         chunks, sizes = split(data, payload_nbytes(data, nbytes), s)
+        sized = element_bytes(data, nbytes) is not None
         for j in range(s):
-            comm.send(rank, p + j, (seq, "push"), chunks[j], sizes[j])
+            shard = _SizedShard(chunks[j], sizes[j]) if sized else chunks[j]
+            comm.send(rank, p + j, (seq, "push"), shard, sizes[j])
         replies = []
         for j in range(s):
             replies.append((yield comm.recv(rank, p + j, (seq, "pull"))))
@@ -142,6 +153,10 @@ def sharded_ps(
             event.callbacks.append(lambda ev: arrived.append(ev.value))
         pushes.append(event)
     yield comm.env.all_of(pushes)
+    push_bytes = None
+    if isinstance(arrived[0], _SizedShard):  # workers gave nbytes with their arrays
+        push_bytes = arrived[0].nbytes
+        arrived = [push.array for push in arrived]
     total = None
     if arrived[0] is not None:
         total = arrived[0].copy()
@@ -149,7 +164,10 @@ def sharded_ps(
             total += vector
     if on_server is None:
         reply = total
-        reply_bytes = float(total.nbytes) if total is not None else payload_nbytes(None, nbytes) / s
+        if push_bytes is not None:
+            reply_bytes = push_bytes
+        else:
+            reply_bytes = float(total.nbytes) if total is not None else payload_nbytes(None, nbytes) / s
     else:
         reply, reply_bytes = on_server(shard, total)
     for worker in range(p):

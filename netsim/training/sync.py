@@ -13,6 +13,17 @@ With ``overlap`` a bucket's collective starts as soon as its gradients are ready
 backward pass (:mod:`netsim.training.buckets`); collectives run one after another, in
 bucket order, as on a single NCCL stream. Without it, communication starts after the
 whole compute time.
+
+With ``exchange.compression`` (:mod:`netsim.training.compressed_exchange`) each worker
+compresses its gradient unit by unit (a unit per bucket, or one for the whole gradient)
+and runs the compressor's exchange rounds (allreduces through ``exchange.algorithm`` at
+the compressed wire size, all-gathers of payloads around a ring); the aggregate it
+returns replaces ``reduced / workers`` in the update. With a parameter server the
+pushes are compressed and the servers aggregate the payloads. Worker rows then also
+hold ``dense_bytes, wire_bytes, wire_bytes_sent, wire_bytes_ideal,
+compression_rounds`` and ``compression_ratio``; the steps table adds the step's
+``compression_ratio`` (dense over timed bytes of all workers), ``wire_bytes_sent`` and
+``wire_bytes_ideal``.
 """
 
 from __future__ import annotations
@@ -26,6 +37,13 @@ from netsim.collectives import Algorithm, Communicator
 from netsim.exceptions import ScenarioError
 from netsim.training.buckets import Bucket
 from netsim.training.clipping import clip_weights
+from netsim.training.compressed_exchange import (
+    Compression,
+    WireTally,
+    WorkerCompression,
+    check_compression,
+    serve_push,
+)
 from netsim.training.job import TrainingJob, WorkerState
 
 __all__ = ["Exchange", "StepLog", "start_bsp"]
@@ -46,12 +64,16 @@ class Exchange:
         whole compute time.
     options : dict
         Extra keyword options for the algorithm (e.g. ``chunks``).
+    compression : Compression, optional
+        Compress the gradients (see :mod:`netsim.training.compressed_exchange`);
+        ``None``: exchange them dense.
     """
 
     algorithm: Algorithm
     buckets: list[Bucket]
     overlap: bool = False
     options: dict = field(default_factory=dict)
+    compression: Compression | None = None
 
 
 @dataclass
@@ -61,7 +83,10 @@ class StepLog:
     ``worker_rows`` has one dict per (step, worker) with simulated times in seconds:
     ``step, worker, start_s, compute_s, comm_s`` (exposed communication: time from the
     end of compute to the end of the step), ``comm_busy_s`` (time spent inside
-    collectives, overlapped or not), ``end_s, train_loss, bytes_sent``.
+    collectives, overlapped or not), ``end_s, train_loss, bytes_sent``; with
+    compression also ``dense_bytes, wire_bytes, wire_bytes_sent, wire_bytes_ideal,
+    compression_rounds, compression_ratio`` (this worker's contribution; see
+    :class:`~netsim.training.compressed_exchange.WireTally`).
     ``server_bytes[step]`` counts bytes sent by server ranks; ``evals[step]`` is the
     held-out ``(loss, accuracy)`` after that step.
     """
@@ -114,6 +139,12 @@ def _optional_means(rows: list[dict]) -> dict:
         out["consensus_distance"] = float(np.mean([r["consensus_distance"] for r in rows]))
     if "synced" in rows[0]:
         out["synced_fraction"] = float(np.mean([bool(r["synced"]) for r in rows]))
+    if "compression_ratio" in rows[0]:
+        dense = float(sum(r["dense_bytes"] for r in rows))
+        timed = float(sum(r["wire_bytes"] for r in rows))
+        out["compression_ratio"] = dense / timed if timed else float("nan")
+        out["wire_bytes_sent"] = float(sum(r["wire_bytes_sent"] for r in rows))
+        out["wire_bytes_ideal"] = float(sum(r["wire_bytes_ideal"] for r in rows))
     return out
 
 
@@ -128,12 +159,18 @@ def start_bsp(env: simpy.Environment, comm: Communicator, job: TrainingJob, exch
         after them are the server(s).
     job : TrainingJob
     exchange : Exchange
-        Algorithm, buckets and overlap.
+        Algorithm, buckets, overlap and compression.
 
     Returns
     -------
     StepLog
         Filled as the simulation runs (call ``env.run()`` afterwards).
+
+    Raises
+    ------
+    ScenarioError
+        For gradient-norm clipping or a two-round compressor (PowerSGD) with a
+        parameter server.
     """
     log = StepLog()
     algorithm = exchange.algorithm
@@ -145,32 +182,65 @@ def start_bsp(env: simpy.Environment, comm: Communicator, job: TrainingJob, exch
     servers = comm.size - job.workers
     if servers < 0 or (servers > 0) != (algorithm.kind == "parameter_server"):
         raise ValueError(f"{algorithm.name} with {job.workers} workers cannot run on {comm.size} ranks")
+    compression, units = exchange.compression, None
+    if compression is not None:
+        check_compression(compression.compressor, "bsp", algorithm)
+        units = compression.units(exchange.buckets)
     for rank in range(job.workers):
-        env.process(_bsp_worker(env, comm, job, exchange, job.new_worker(rank), log))
+        compressed = None
+        if compression is not None:
+            compressed = compression.worker(
+                rank, job.workers, units, _allreduce(comm, rank, exchange), servers
+            )
+        env.process(_bsp_worker(env, comm, job, exchange, job.new_worker(rank), log, compressed))
     for server in range(job.workers, comm.size):
-        env.process(_bsp_server(comm, job, exchange, server, log))
+        if compression is None:
+            env.process(_bsp_server(comm, job, exchange, server, log))
+        else:
+            env.process(_compressed_bsp_server(comm, job, compression, units, server, log))
     return log
 
 
-def _bsp_worker(env, comm: Communicator, job: TrainingJob, exchange: Exchange, state: WorkerState, log: StepLog):
+def _allreduce(comm: Communicator, rank: int, exchange: Exchange):
+    """``allreduce(data, nbytes)``: the exchange's algorithm run by ``rank`` (a generator)."""
+
+    def allreduce(data, nbytes):
+        return exchange.algorithm.run(comm, rank, data, nbytes, **exchange.options)
+
+    return allreduce
+
+
+def _bsp_worker(
+    env,
+    comm: Communicator,
+    job: TrainingJob,
+    exchange: Exchange,
+    state: WorkerState,
+    log: StepLog,
+    compressed: WorkerCompression | None = None,
+):
     rank, workers = state.rank, job.workers
     algorithm, options = exchange.algorithm, exchange.options
     to_server = algorithm.kind == "parameter_server"
+    pieces = exchange.buckets if compressed is None else compressed.units
     for step in range(job.steps):
         start = env.now
         loss, grad, compute_time = job.gradient(state)
         compute_end = start + compute_time
         sent_before, busy = comm.bytes_sent[rank], 0.0
+        tally = None if compressed is None else WireTally()
         if not exchange.overlap:
             yield env.timeout(compute_time)
         reduced = np.empty_like(grad)
-        for bucket in exchange.buckets:
+        for index, bucket in enumerate(pieces):
             ready = start + compute_time * bucket.ready_fraction
             if ready > env.now:
                 yield env.timeout(ready - env.now)
             began = env.now
             piece = grad[bucket.start : bucket.stop]
-            if to_server:
+            if compressed is not None:
+                out = yield from compressed.communicate(comm, index, piece, tally)
+            elif to_server:
                 out = yield from algorithm.run(comm, rank, piece, server=workers, **options)
             else:
                 out = yield from algorithm.run(comm, rank, piece, **options)
@@ -178,21 +248,25 @@ def _bsp_worker(env, comm: Communicator, job: TrainingJob, exchange: Exchange, s
             busy += env.now - began
         if compute_end > env.now:
             yield env.timeout(compute_end - env.now)
-        state.params = reduced if to_server else job.update(state, reduced / workers)
+        if to_server:
+            state.params = reduced
+        else:  # a compressed exchange returns the aggregate (mean) itself
+            state.params = job.update(state, reduced / workers if compressed is None else reduced)
         end = env.now
-        log.worker_rows.append(
-            {
-                "step": step,
-                "worker": rank,
-                "start_s": start,
-                "compute_s": compute_time,
-                "comm_s": end - compute_end,
-                "comm_busy_s": busy,
-                "end_s": end,
-                "train_loss": loss,
-                "bytes_sent": comm.bytes_sent[rank] - sent_before,
-            }
-        )
+        row = {
+            "step": step,
+            "worker": rank,
+            "start_s": start,
+            "compute_s": compute_time,
+            "comm_s": end - compute_end,
+            "comm_busy_s": busy,
+            "end_s": end,
+            "train_loss": loss,
+            "bytes_sent": comm.bytes_sent[rank] - sent_before,
+        }
+        if tally is not None:
+            row.update(tally.row())
+        log.worker_rows.append(row)
         if rank == 0:
             if job.should_evaluate(step):
                 log.evals[step] = job.evaluate(state.params)
@@ -211,10 +285,7 @@ def _bsp_server(comm: Communicator, job: TrainingJob, exchange: Exchange, server
     shard, shards = server - workers, comm.size - workers
     params = job.initial_params.copy()
     itemsize = params.itemsize
-    slices = []
-    for bucket in exchange.buckets:
-        bounds = np.cumsum([0, *(len(a) for a in np.array_split(np.empty(bucket.size), shards))])
-        slices.append(slice(bucket.start + int(bounds[shard]), bucket.start + int(bounds[shard + 1])))
+    slices = [_shard_slice(bucket, shard, shards) for bucket in exchange.buckets]
 
     def updater(where: slice, optimizer):
         def apply(_shard: int, total: np.ndarray):
@@ -233,4 +304,41 @@ def _bsp_server(comm: Communicator, job: TrainingJob, exchange: Exchange, server
             yield from exchange.algorithm.run(
                 comm, server, None, bucket.size * itemsize, server=workers, on_server=apply, **exchange.options
             )
+        log.server_bytes[step] = log.server_bytes.get(step, 0.0) + comm.bytes_sent[server] - sent_before
+
+
+def _shard_slice(piece, shard: int, shards: int) -> slice:
+    """Shard ``shard`` of ``shards`` (``numpy.array_split``) of ``piece``, in the flat vector."""
+    parts = np.array_split(np.empty(piece.stop - piece.start), shards)
+    bounds = np.cumsum([0, *(len(a) for a in parts)])
+    return slice(piece.start + int(bounds[shard]), piece.start + int(bounds[shard + 1]))
+
+
+def _compressed_bsp_server(
+    comm: Communicator, job: TrainingJob, compression: Compression, units, server: int, log: StepLog
+):
+    """Server rank of a parameter server receiving compressed pushes (one optimizer per unit shard).
+
+    Aggregates the workers' payloads of its shard of every unit (rank order) and applies
+    the update; replies uncompressed (:func:`~netsim.training.compressed_exchange.serve_push`).
+    """
+    workers = job.workers
+    shard, shards = server - workers, comm.size - workers
+    params = job.initial_params.copy()
+
+    def updater(where: slice, optimizer):
+        def apply(mean: np.ndarray) -> np.ndarray:
+            new = optimizer.step(params[where], mean)
+            if job.clip_weights is not None:
+                new = clip_weights(new, job.clip_weights)
+            params[where] = new
+            return new
+
+        return apply
+
+    appliers = [updater(_shard_slice(unit, shard, shards), job.make_optimizer()) for unit in units]
+    for step in range(job.steps):
+        sent_before = comm.bytes_sent[server]
+        for apply in appliers:
+            yield from serve_push(comm, server, workers, compression.compressor, apply)
         log.server_bytes[step] = log.server_bytes.get(step, 0.0) + comm.bytes_sent[server] - sent_before
