@@ -225,6 +225,7 @@ def simulate(scenario: Scenario | str | Path, overrides=None, *, record: bool = 
         "mean_compute_time_s": float(steps["compute_s"].mean()),
         "mean_comm_time_s": float(steps["comm_s"].mean()),
         "mean_comm_busy_time_s": float(steps["comm_busy_s"].mean()),
+        **_compression_summary(steps),
         "buckets": len(buckets),
         "bytes_sent": float(network.bytes_sent),
         "model_bytes": job.model_bytes,
@@ -258,6 +259,13 @@ def _start(scenario: Scenario, env, comm, job: TrainingJob, exchange: Exchange):
         return start(env, comm, job, exchange, period=period)
     mixing = scenario.communication.mixing or "ring"
     return start_gossip(env, comm, job, exchange, mixing=mixing)
+
+
+def _compression_summary(steps: pd.DataFrame) -> dict:
+    """Whole-run compression ratio (dense bytes over timed wire bytes), when compressing."""
+    if "compression_ratio" not in steps:
+        return {}
+    return {"compression_ratio": float(steps["compression_ratio"].mean())}
 
 
 def time_to_target(steps: pd.DataFrame, target_accuracy: float | None, target_loss: float | None) -> dict:

@@ -15,7 +15,7 @@ __all__ = ["list_"]
 @click.argument(
     "what",
     required=False,
-    type=click.Choice(["topologies", "models", "algorithms", "training-models", "datasets", "optimizers"]),
+    type=click.Choice(["topologies", "models", "algorithms", "training-models", "datasets", "optimizers", "compressors"]),
 )
 def list_(what: str | None) -> None:
     """List the available topologies, network models, algorithms, training models..."""
@@ -23,6 +23,7 @@ def list_(what: str | None) -> None:
     from netsim.network import NETWORK_MODELS
     from netsim.topology import TOPOLOGIES
     from netsim.training import DATASETS, MODELS, OPTIMIZERS
+    from netsim.training.compression.registry import COMPRESSORS
 
     sections = {
         "topologies": {name: desc for name, (_, desc) in TOPOLOGIES.items()},
@@ -35,6 +36,7 @@ def list_(what: str | None) -> None:
         "training-models": {name: _first_line(obj) for name, obj in MODELS.items()},
         "datasets": {name: _first_line(obj) for name, obj in DATASETS.items()},
         "optimizers": {name: _first_line(obj) for name, obj in OPTIMIZERS.items()},
+        "compressors": {name: info.description for name, info in COMPRESSORS.items()},
     }
     console = Console(highlight=False)
     for section, entries in sections.items():
