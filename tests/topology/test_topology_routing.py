@@ -7,7 +7,6 @@ import os
 import random
 import subprocess
 import sys
-import time
 from collections import Counter
 
 import networkx as nx
@@ -276,10 +275,14 @@ def test_large_topologies_need_few_searches():
         assert sum(len(dist) for dist, _ in searches.values()) <= 20 * len(G)
 
 
-def test_large_topologies_route_quickly():
-    # A loose guard (a pure-Python BFS per pair over all nodes would take far longer).
-    graphs = [star(1024, B, L), ring(1024, B, L), tree(1024, B, L)]
-    start = time.perf_counter()
-    for G in graphs:
-        ring_neighbour_routes(Router(G, mode="ecmp"), hosts(G))
-    assert time.perf_counter() - start < 2.0
+def test_large_topologies_route_with_bounded_work():
+    # Counted work, not wall time (speed belongs in benchmarks/): routing every ring
+    # neighbour of 1,024 hosts must not label more than a few nodes per host.
+    for G in (star(1024, B, L), ring(1024, B, L), tree(1024, B, L)):
+        router = Router(G, mode="ecmp")
+        names = hosts(G)
+        ring_neighbour_routes(router, names)
+        searched = sum(len(dist) for dist, _ in router._searches.values())
+        assert searched <= 20 * len(G)
+        path = router.path(names[5], names[6])
+        assert path[0] == names[5] and path[-1] == names[6]
