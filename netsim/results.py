@@ -101,6 +101,11 @@ class Result:
         """Write the run's files into ``out_dir`` (created if needed) and return it."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
+        # Invalidate first: a run killed while rewriting this directory must not leave the
+        # previous run's summary.json next to some of the new files (nor its shards.csv).
+        (out / "summary.json").unlink(missing_ok=True)
+        if not len(self.shards):
+            (out / "shards.csv").unlink(missing_ok=True)
         atomic_write_text(out / "steps.csv", self.steps.to_csv(index=False, float_format="%.17g"))
         atomic_write_text(out / "workers.csv", self.workers.to_csv(index=False, float_format="%.17g"))
         atomic_write_text(out / "links.csv", self.links.to_csv(index=False, float_format="%.17g"))

@@ -16,6 +16,7 @@ import pandas as pd
 
 import netsim
 from netsim.collectives import Communicator, get_algorithm
+from netsim.collectives.gossip import mixing_matrix
 from netsim.collectives.placement import place_ranks
 from netsim.exceptions import ScenarioError, TopologyError
 from netsim.guards import TrackedEnvironment, run_guarded, steps_done
@@ -210,7 +211,7 @@ def simulate(scenario: Scenario | str | Path, overrides=None, *, record: bool = 
     steps = pd.DataFrame(log.steps_table())
     worker_rows = pd.DataFrame(log.worker_rows).sort_values(["step", "worker"], kind="stable").reset_index(drop=True)
     links = pd.DataFrame(network.link_stats())
-    evaluated = steps.dropna(subset=["test_loss"])
+    evaluated = steps[steps["step"].isin(list(log.evals))]  # by step: a diverged run evaluates to NaN
     summary = {
         "name": scenario.name,
         "topology": scenario.topology.kind,
@@ -258,6 +259,11 @@ def _start(scenario: Scenario, env, comm, job: TrainingJob, exchange: Exchange):
         start = start_local_sgd if exchange.compression is None else start_compressed_local_sgd
         return start(env, comm, job, exchange, period=period)
     mixing = scenario.communication.mixing or "ring"
+    if not isinstance(mixing, str):  # a matrix: check it against the workers before any process runs
+        try:
+            mixing_matrix(job.workers, mixing)
+        except ValueError as exc:
+            raise ScenarioError(f"communication.mixing: {exc}") from None
     return start_gossip(env, comm, job, exchange, mixing=mixing)
 
 

@@ -1,9 +1,9 @@
 """Scenario files: the validated description of one simulation.
 
 A scenario is a TOML document with the tables ``[topology]``, ``[network]``,
-``[communication]``, ``[training]`` and ``[compute]`` plus top-level ``name``,
-``description`` and ``seed``. Values with units are strings (``"100Gbps"``, ``"2us"``)
-or numbers in SI base units; after validation every quantity is a float in bytes,
+``[communication]``, ``[training]``, ``[compute]`` and ``[run]`` (guards: ``max_sim_time``,
+``max_wall_time``) plus top-level ``name``, ``description`` and ``seed``. Values with
+units are strings (``"100Gbps"``, ``"2us"``) or numbers in SI base units; after validation every quantity is a float in bytes,
 bytes/s or seconds. Unknown keys are rejected with a close-match hint, and every error
 is a :class:`~netsim.exceptions.ScenarioError` naming the field, the value and what is
 accepted.
@@ -21,7 +21,10 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import tomllib
+import types
+import typing
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -53,20 +56,48 @@ __all__ = [
 ]
 
 
-def _positive(parse):
+MAX_TIME = 1e12
+"""Longest accepted time (s, about 31,700 years): sums of simulated times stay far from overflow."""
+
+MIN_BANDWIDTH = 0.125
+"""Smallest accepted bandwidth (bytes/s, 1 bit/s): transfer times stay finite."""
+
+MIN_FLOPS = 1.0
+"""Smallest accepted compute rate (FLOP/s): compute times stay finite."""
+
+MAX_HOSTS = 100_000
+"""Most hosts a topology may have (a 100,000-host star takes about a second to build)."""
+
+MAX_VALUES = 10**8
+"""Most float64 values of the dataset (samples × features) and of the model (parameters): 800 MB."""
+
+MAX_REPLICA_VALUES = 10**9
+"""Most values of all workers' model replicas together (workers × parameters): 8 GB."""
+
+
+def _positive(parse, minimum: float = 0.0, maximum: float = math.inf, limit: str = ""):
     def check(value: Any) -> float:
         number = parse(value)
         if number <= 0:
-            raise ValueError(f"must be positive, got {value!r}")
+            raise ValueError(f"must be positive, got {_short(value)}")
+        if not minimum <= number <= maximum:
+            raise ValueError(f"must be {limit}, got {_short(value)}")
         return number
 
     return check
 
 
-Bandwidth = Annotated[float, BeforeValidator(_positive(parse_bandwidth))]
-Latency = Annotated[float, BeforeValidator(parse_time)]
-PositiveTime = Annotated[float, BeforeValidator(_positive(parse_time))]
-Flops = Annotated[float, BeforeValidator(_positive(parse_flops))]
+def _at_most_time(value: Any) -> float:
+    number = parse_time(value)
+    if number > MAX_TIME:
+        raise ValueError(f"must be at most {MAX_TIME:g} s, got {_short(value)}")
+    return number
+
+
+Bandwidth = Annotated[float, BeforeValidator(_positive(parse_bandwidth, minimum=MIN_BANDWIDTH, limit="at least 1 bit/s (0.125 bytes/s)"))]
+Latency = Annotated[float, BeforeValidator(_at_most_time)]
+PositiveTime = Annotated[float, BeforeValidator(_positive(parse_time, maximum=MAX_TIME, limit=f"at most {MAX_TIME:g} s"))]
+Flops = Annotated[float, BeforeValidator(_positive(parse_flops, minimum=MIN_FLOPS, limit="at least 1 FLOP/s"))]
 Size = Annotated[float, BeforeValidator(parse_size)]
 
 
@@ -111,7 +142,7 @@ def _one_of(kind: str):
         names = _registry_names(kind)
         if not isinstance(value, str) or value not in names:
             hint = _did_you_mean(str(value), names)
-            raise ValueError(f"{value!r} is not accepted{hint}; accepted: {', '.join(names)}")
+            raise ValueError(f"{_short(value) or type(value).__name__} is not accepted{hint}; accepted: {', '.join(names)}")
         return value
 
     return check
@@ -121,7 +152,7 @@ def _choice(*names: str):
     def check(value: Any) -> str:
         if not isinstance(value, str) or value not in names:
             hint = _did_you_mean(str(value), list(names))
-            raise ValueError(f"{value!r} is not accepted{hint}; accepted: {', '.join(names)}")
+            raise ValueError(f"{_short(value) or type(value).__name__} is not accepted{hint}; accepted: {', '.join(names)}")
         return value
 
     return check
@@ -158,7 +189,7 @@ class TopologySpec(_Spec):
     """
 
     kind: Annotated[str, BeforeValidator(_one_of("topology"))] = "star"
-    hosts: int | None = Field(default=None, ge=1, le=1_000_000)
+    hosts: int | None = Field(default=None, ge=1, le=MAX_HOSTS)
     bandwidth: Bandwidth = 1.25e9
     latency: Latency = 1e-6
     fanout: int | None = Field(default=None, ge=2)
@@ -169,7 +200,7 @@ class TopologySpec(_Spec):
     bottleneck_bandwidth: Bandwidth | None = None
     bottleneck_latency: Latency | None = None
     path: str | None = None
-    k: int | None = Field(default=None, ge=2)
+    k: int | None = Field(default=None, ge=2, le=64)
     dims: list[int] | None = None
     routing: Annotated[str, BeforeValidator(_choice("shortest", "ecmp"))] = "shortest"
 
@@ -381,7 +412,26 @@ class TrainingSpec(_Spec):
             raise ValueError("training.local_steps applies to sync = 'local_sgd' only")
         if self.clip_norm_type is not None and self.clip_grad_norm is None:
             raise ValueError("training.clip_norm_type needs training.clip_grad_norm")
+        if self.dataset in ("classification", "regression") and self.samples * self.features > MAX_VALUES:
+            raise ValueError(
+                f"training.samples × training.features = {self.samples} × {self.features} values exceeds "
+                f"the limit of {MAX_VALUES:.0e} (800 MB); lower training.samples or training.features"
+            )
+        if self.parameter_estimate() > MAX_VALUES:
+            raise ValueError(
+                f"training: model {self.model!r} would have about {self.parameter_estimate():.3g} parameters, over the "
+                f"limit of {MAX_VALUES:.0e}; lower training.features, classes, hidden or embedding_dim"
+            )
         return self
+
+    def parameter_estimate(self) -> int:
+        """About how many parameters the model has (to reject absurd sizes before building anything)."""
+        inputs = {"iris": 4, "text": (self.context or 8) * (self.embedding_dim or 16)}.get(self.dataset, self.features)
+        outputs = {"iris": 3, "text": 128, "regression": 1}.get(self.dataset, self.classes)
+        hidden = self.hidden if self.hidden is not None else {"mlp": [64], "lm": [128]}.get(self.model, [])
+        widths = [inputs, *hidden, outputs]
+        embedding = 128 * (self.embedding_dim or 16) if self.model == "lm" else 0
+        return embedding + sum((a + 1) * b for a, b in zip(widths, widths[1:], strict=False))
 
     def optimizer_options(self) -> dict:
         """Keyword arguments of the optimizer (only those set, plus ``lr``)."""
@@ -403,7 +453,7 @@ class ComputeSpec(_Spec):
     flops_per_second: Flops | None = None
     step_time: PositiveTime | None = None
     worker_rates: list[Flops] | None = None
-    slowdown: list[Annotated[float, Field(gt=0, allow_inf_nan=False)]] | dict[str, Annotated[float, Field(gt=0, allow_inf_nan=False)]] | None = None
+    slowdown: list[Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]] | dict[str, Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]] | None = None
     straggler: dict[str, Any] | None = None
 
     @model_validator(mode="after")
@@ -479,6 +529,21 @@ class Scenario(_Spec):
                 f"training.workers = {workers} needs more hosts than the topology's {self.topology.hosts}"
                 + (f" ({servers} host(s) run parameter servers)" if servers else "")
             )
+        # Cheap checks of sizes before anything is built (a 100,000-host graph takes a second).
+        count = workers if workers is not None else available
+        where = "training.workers" if workers is not None else "topology.hosts"
+        training = self.training
+        samples = {"iris": 150}.get(training.dataset, training.samples)
+        if training.dataset != "text" and training.sharding != "replicated" and count > samples:
+            raise ValueError(
+                f"{where}: {count} workers need at least one training sample each, but the dataset has {samples} "
+                "samples; use fewer workers or more training.samples"
+            )
+        if count * training.parameter_estimate() > MAX_REPLICA_VALUES:
+            raise ValueError(
+                f"{where}: {count} workers × about {training.parameter_estimate():.3g} parameters exceeds "
+                f"the limit of {MAX_REPLICA_VALUES:.0e} values in model replicas; use fewer workers or a smaller model"
+            )
         return self
 
     @model_validator(mode="after")
@@ -512,12 +577,14 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     key = key.strip()
     if not sep or not key or any(not part for part in key.split(".")):
-        raise ScenarioError(f"override {text!r}: expected dotted.key=value, e.g. topology.bandwidth=10Gbps")
+        raise ScenarioError(f"override {_short(text)}: expected dotted.key=value, e.g. topology.bandwidth=10Gbps")
     raw = raw.strip()
     try:
         value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+    except ValueError:  # TOMLDecodeError, or an integer of more than 4300 digits
         value = raw
+    except RecursionError:
+        raise ScenarioError(f"override {_short(key)}: the value is nested too deeply") from None
     return key, value
 
 
@@ -526,7 +593,7 @@ def apply_overrides(document: dict, overrides: list[str] | dict[str, Any] | None
 
     ``overrides`` is a list of ``"key=value"`` strings or a mapping of dotted keys to values.
     """
-    result = _deep_copy(document)
+    result = _deep_copy(document, ())
     if not overrides:
         return result
     items = overrides.items() if isinstance(overrides, dict) else (parse_override(o) for o in overrides)
@@ -537,17 +604,41 @@ def apply_overrides(document: dict, overrides: list[str] | dict[str, Any] | None
             child = node.setdefault(part, {})
             if not isinstance(child, dict):
                 where = ".".join(parts[: depth + 1])
-                raise ScenarioError(f"override {key!r}: {where!r} is a value, not a table")
+                raise ScenarioError(f"override {_short(key)}: {_short(where)} is a value, not a table")
             node = child
-        node[parts[-1]] = value
+        node[parts[-1]] = _deep_copy(value, tuple(parts))
     return result
 
 
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
+MAX_DEPTH = 32
+"""Deepest nesting of tables and lists a scenario document may have (deeper is an error, as is a cycle)."""
+
+MAX_INT = 10**300
+"""Largest magnitude of an integer in a scenario document (larger ones do not convert to float)."""
+
+
+def _path(where: tuple) -> str:
+    """``topology.dims.0`` for a location in a document; an unknown top-level key is named as such."""
+    if not where or not isinstance(where[0], str) or where[0] not in Scenario.model_fields:
+        top = where[0] if where else None
+        if not isinstance(top, str):
+            return "scenario"
+        hint = _did_you_mean(top, list(Scenario.model_fields))
+        raise ScenarioError(f"unknown key {_short(top, 100)}{hint}")
+    parts = [str(p) if isinstance(p, int) or (p and "." not in p and len(p) <= 40 and p.isprintable()) else _short(p, 40) for p in where if isinstance(p, int | str)]
+    return ".".join(parts)
+
+
+def _deep_copy(value: Any, where: tuple) -> Any:
+    if isinstance(value, int) and abs(value) > MAX_INT:  # too large for a float (and for repr)
+        digits = int(value.bit_length() * math.log10(2)) + 1
+        raise ScenarioError(f"{_path(where)}: a number of about {digits} digits is too large (at most 1e300 in magnitude)")
+    if isinstance(value, dict | list):
+        if len(where) >= MAX_DEPTH:
+            raise ScenarioError(f"{_path(where[:3])}...: nested more than {MAX_DEPTH} levels deep (tables and lists)")
+        if isinstance(value, dict):
+            return {_deep_copy(k, where): _deep_copy(v, (*where, k)) for k, v in value.items()}
+        return [_deep_copy(v, (*where, i)) for i, v in enumerate(value)]
     return value
 
 
@@ -597,26 +688,35 @@ def load_scenario(path: str | Path, overrides=None) -> Scenario:
         raise ScenarioError(f"scenario file {str(path)!r} cannot be read: {exc.__class__.__name__}") from None
     try:
         document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
         raise ScenarioError(f"scenario file {str(path)!r} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"scenario file {str(path)!r} is nested too deeply to read") from None
     document.pop("sweep", None)  # the axes of `netsim sweep`; a single run uses the base scenario
     return scenario_from_dict(document, overrides, name=path.stem, base_dir=str(path.parent))
 
 
 def _explain(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    location = [str(part) for part in error["loc"]]
+    error, accepted = _pick_error(exc.errors())
+    loc = error["loc"]
+    if loc and loc[-1] == "[key]" and error["type"] != "extra_forbidden":  # pydantic's marker of a bad key
+        loc = loc[:-1]
+    location = [str(part) for i, part in enumerate(loc) if not _is_union_tag(loc, i)]
     dotted = ".".join(location)
     kind = error["type"]
     value = error.get("input")
+    if accepted:
+        shown = _short(value)
+        return f"{dotted}: expected {accepted}" + (f" (got {shown})" if shown else "")
     if kind == "extra_forbidden":
         fields = _fields_at(location[:-1])
         hint = _did_you_mean(location[-1], fields)
         accepted = f"; accepted keys here: {', '.join(fields)}" if fields and not hint else ""
-        return f"unknown key {dotted!r}{hint}{accepted}"
+        return f"unknown key {_short(dotted, 100)}{hint}{accepted}"
     if kind == "missing":
         return f"{dotted}: required key is missing"
     message = error["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    message = re.sub(r"^Input should be a valid dictionary( or instance of \w+)?", "expected a table", message)
     if not dotted:
         return message
     if message.startswith(dotted):
@@ -625,13 +725,56 @@ def _explain(exc: ValidationError) -> str:
     return f"{dotted}: {message}" + (f" (got {shown})" if shown and shown not in message else "")
 
 
-def _short(value: Any) -> str:
+_UNION_TAGS = {"list": "a list", "dict": "a table", "str": "a string", "int": "an integer", "float": "a number", "bool": "a boolean"}
+
+
+def _field_type(location: tuple) -> Any:
+    """The annotation of the scenario field at ``location`` (``None`` if it is not a field)."""
+    annotation: Any = Scenario
+    for part in location:
+        models = [a for a in (annotation, *typing.get_args(annotation)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        field = models[0].model_fields.get(part) if models and isinstance(part, str) else None
+        if field is None:
+            return None
+        annotation = field.annotation
+    return annotation
+
+
+def _is_union_tag(location: tuple, index: int) -> bool:
+    """Whether ``location[index]`` is pydantic's name of a union member (``list[...]``), not a key."""
+    if index == 0 or not isinstance(location[index], str):
+        return False
+    members = [a for a in typing.get_args(_field_type(location[:index])) if a is not type(None)]
+    return typing.get_origin(_field_type(location[:index])) in (typing.Union, types.UnionType) and len(members) > 1
+
+
+def _pick_error(errors: list) -> tuple[dict, str]:
+    """The error to report, and for a value matching no member of a union, what is accepted.
+
+    Pydantic reports one error per union member; report the one of the member whose type
+    the value has (its errors go deeper than a type mismatch), else list the members.
+    """
+    first = errors[0]
+    at = next((i for i in range(len(first["loc"])) if _is_union_tag(first["loc"], i)), None)
+    if at is None:
+        return first, ""
+    prefix = first["loc"][:at]
+    members = [e for e in errors if e["loc"][:at] == prefix and len(e["loc"]) > at]
+    deeper = [e for e in members if len(e["loc"]) > at + 1 or not e["type"].endswith("_type")]
+    if deeper:
+        return deeper[0], ""
+    kinds = [str(e["loc"][at]).split("[")[0] for e in members]
+    accepted = [_UNION_TAGS.get(k, k) for k in dict.fromkeys(kinds)]
+    return {**first, "loc": prefix, "input": first.get("input")}, " or ".join(accepted)
+
+
+def _short(value: Any, limit: int = 60) -> str:
     if isinstance(value, dict | list):
         return ""
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)
     text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _fields_at(location: list[str]) -> list[str]:

@@ -91,20 +91,29 @@ _TIME_UNITS = {
 }
 
 
+def _shown(value: object) -> str:
+    """``repr(value)``, cut to 60 characters (a message is for people)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _parse(value: object, units: dict[str, float], kind: str, forms: str, field: str | None) -> float:
     where = f"{field}: " if field else ""
     if isinstance(value, bool):
         raise ScenarioError(f"{where}expected a {kind}, got the boolean {value!r}; accepted forms: {forms}")
     if isinstance(value, int | float):
-        number, factor = float(value), 1.0
+        try:
+            number, factor = float(value), 1.0
+        except OverflowError:  # an int beyond the float range
+            raise ScenarioError(f"{where}{kind} must be finite, got an integer of {value.bit_length()} bits") from None
     elif isinstance(value, str):
         match = _QUANTITY.match(value)
         if match is None:
-            raise ScenarioError(f"{where}cannot read {value!r} as a {kind}; accepted forms: {forms}")
+            raise ScenarioError(f"{where}cannot read {_shown(value)} as a {kind}; accepted forms: {forms}")
         unit = match.group(2) or ""
         if unit not in units and unit != "":
             raise ScenarioError(
-                f"{where}unknown unit {unit!r} in {value!r} for a {kind}; accepted forms: {forms}"
+                f"{where}unknown unit {unit!r} in {_shown(value)} for a {kind}; accepted forms: {forms}"
             )
         number, factor = float(match.group(1)), units.get(unit, 1.0)
     else:
@@ -113,9 +122,9 @@ def _parse(value: object, units: dict[str, float], kind: str, forms: str, field:
         )
     result = number * factor
     if not math.isfinite(result):
-        raise ScenarioError(f"{where}{kind} must be finite, got {value!r}")
+        raise ScenarioError(f"{where}{kind} must be finite, got {_shown(value)}")
     if result < 0:
-        raise ScenarioError(f"{where}{kind} must not be negative, got {value!r}")
+        raise ScenarioError(f"{where}{kind} must not be negative, got {_shown(value)}")
     return result
 
 

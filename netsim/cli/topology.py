@@ -117,7 +117,7 @@ def graph_from_path(path: Path, overrides: list[str]):
         return from_file(path)
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+    except (OSError, ValueError, RecursionError):  # ValueError: UnicodeDecodeError, TOMLDecodeError, ...
         document = {}
     if "nodes" in document:
         if overrides:

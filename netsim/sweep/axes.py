@@ -223,7 +223,7 @@ def _format_number(value: float) -> str:
 def _parse_value(raw: str) -> Any:
     try:
         return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (ValueError, RecursionError):  # TOMLDecodeError, or an integer of more than 4300 digits
         return raw
 
 

@@ -174,8 +174,10 @@ def load_sweep(path: str | Path, *, grid=None, zip=None, repeat: int | None = No
         raise ScenarioError(f"scenario file {str(path)!r} cannot be read: {exc.__class__.__name__}") from None
     try:
         document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
+    except ValueError as exc:  # TOMLDecodeError, or an integer of more than 4300 digits
         raise ScenarioError(f"scenario file {str(path)!r} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise ScenarioError(f"scenario file {str(path)!r} is nested too deeply to read") from None
     return sweep_from_dict(
         document,
         name=document.get("name", path.stem),

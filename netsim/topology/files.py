@@ -149,8 +149,10 @@ def _load(file: Path) -> object:
             return json.load(handle)
     except OSError as err:
         raise TopologyError(f"{file}: cannot read topology file: {err.strerror or err}") from err
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as err:
+    except ValueError as err:  # TOMLDecodeError, JSONDecodeError, UnicodeDecodeError, huge integers
         raise TopologyError(f"{file}: invalid {suffix[1:].upper()}: {err}") from err
+    except RecursionError:
+        raise TopologyError(f"{file}: invalid {suffix[1:].upper()}: nested too deeply to read") from None
 
 
 def _hint(word: object, choices) -> str:

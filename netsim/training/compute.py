@@ -163,11 +163,14 @@ class Straggler:
                 ok = ok and 0.0 <= value <= 1.0
                 rule = "a number in [0, 1]"
             elif key == "factor":
-                ok = ok and value > 0
-                rule = "a positive finite number"
+                ok = ok and 0 < value <= 1e6
+                rule = "a positive finite number <= 1e6"
+            elif key == "sigma":  # exp(sigma * z) must stay finite
+                ok = ok and 0 <= value <= 10
+                rule = "a finite number >= 0 and <= 10"
             else:
-                ok = ok and value >= 0
-                rule = "a finite number >= 0"
+                ok = ok and 0 <= value <= 1e6
+                rule = "a finite number >= 0 and <= 1e6"
             if not ok:
                 raise ScenarioError(f"{field_name}: must be {rule}, got {value!r}")
             object.__setattr__(self, attribute, float(value))
