@@ -659,7 +659,10 @@ def scenario_from_dict(document: dict, overrides=None, *, name: str | None = Non
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(_explain(exc)) from None
+        message = _explain(exc)
+        if len(message) > 1000:  # a validator quoted a huge value: keep the field (start) and what is accepted (end)
+            message = f"{message[:480]} ... {message[-480:]}"
+        raise ScenarioError(message) from None
     scenario._base_dir = str(base_dir)
     return scenario
 

@@ -182,7 +182,7 @@ TRAINING_GROUPS = [  # (condition on the document so far, keys that then apply)
     (lambda t: t["dataset"] in ("classification", "regression"), ("features", "test_fraction")),
     (lambda t: t["dataset"] == "classification", ("classes",)),
     (lambda t: "clip_grad_norm" in t, ("clip_norm_type",)),
-    (lambda t: True, ("workers", "eval_every", "target_accuracy", "target_loss", "lr", "clip_weights", "clip_grad_norm", "compression")),
+    (lambda t: True, ("workers", "eval_every", "target_accuracy", "target_loss", "lr", "clip_weights", "clip_grad_norm")),
 ]
 ALGORITHM_OPTIONS = {name: get_algorithm(name, "allreduce").options for name in ALGORITHMS}
 
@@ -204,15 +204,17 @@ def plausible_documents(draw) -> dict:
     if dataset in ("classification", "regression"):
         training["samples"] = draw(st.integers(2, 600) | st.integers(64, 600))
     for key in ("optimizer", "lr_schedule", "sharding", "sync"):
-        if draw(st.integers(0, 3)) == 0:
+        if draw(st.integers(0, 3 if key != "sync" else 1)) == 0:
             training[key] = draw(TRAINING[key])
+    if draw(st.integers(0, 2)) == 0:
+        training["compression"] = draw(TRAINING["compression"])
     for applies, keys in TRAINING_GROUPS:
         if applies(training):
             training.update(_some(draw, {k: TRAINING[k] for k in keys}, 2, odds=4))
     document["training"] = training
     sync = training.get("sync", "bsp")
     communication: dict = {}
-    if sync in ("bsp", "local_sgd") and draw(st.booleans()):
+    if sync in ("bsp", "local_sgd") and draw(st.integers(0, 3)) > 0:
         communication["algorithm"] = draw(st.sampled_from(ALGORITHMS))
         options = ALGORITHM_OPTIONS[communication["algorithm"]]
         communication.update(_some(draw, {k: v for k, v in COMMUNICATION.items() if k in options}, 2, odds=2))
