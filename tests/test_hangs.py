@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import doctest
-import time
 
 import numpy as np
 import pytest
 
 import netsim.guards
 import netsim.runner
+from netsim import guards
 from netsim.cli import main
 from netsim.collectives import Communicator, algorithm_names, get_algorithm
 from netsim.exceptions import ScenarioError, SimulationError
@@ -216,7 +216,16 @@ def test_max_sim_time_on_a_process_that_never_ends():
     assert env.now == 10
 
 
-def test_max_wall_time_stops_a_run_that_never_ends():
+def test_max_wall_time_stops_a_run_that_never_ends(monkeypatch):
+    # A fake clock that advances 0.25 s (exact in binary) per reading: deterministic,
+    # and no wall time is read.
+    readings = []
+
+    def fake_clock():
+        readings.append(None)
+        return 0.25 * len(readings)
+
+    monkeypatch.setattr(guards.time, "perf_counter", fake_clock)
     env = TrackedEnvironment()
 
     def heartbeat():
@@ -224,10 +233,13 @@ def test_max_wall_time_stops_a_run_that_never_ends():
             yield env.timeout(1)
 
     env.process(heartbeat())
-    start = time.perf_counter()
     with pytest.raises(SimulationError, match=r"run.max_wall_time = 200 ms reached \(simulated time .*\); raise run.max_wall_time"):
         run_guarded(env, max_wall_time=0.2)
-    assert time.perf_counter() - start < 5
+    # the start reading (0.25 s), then the check after the first batch of CHECK_EVERY
+    # events reads 0.5 s > 0.25 + 0.2: the run stops there, after the process start and
+    # CHECK_EVERY - 1 heartbeats
+    assert len(readings) == 2
+    assert env.now == guards.CHECK_EVERY - 1
 
 
 def test_max_wall_time_in_simulate():
