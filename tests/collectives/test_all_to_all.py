@@ -8,23 +8,11 @@ from hypothesis import strategies as st
 from netsim.collectives import get_algorithm, simulate_collective
 from netsim.collectives.all_to_all import bruck_blocks_per_step
 from netsim.topology import star
+from tests.collectives.helpers import ALPHA, BETA, LENGTHS, PS, SIZES, B, L, lg, vectors
 
-B = 1.25e9  # bytes/s
-L = 3e-6  # seconds per link
-ALPHA, BETA = 2 * L, 1 / B  # a star message crosses two links
-SIZES = [1e3, 1e4, 1e6, 1e8, 1e9]
-PS = [1, 2, 3, 4, 5, 7, 8, 16]
-LENGTHS = [0, 1, 3, 15, 17, 1001]
 ALGORITHMS = ["pairwise", "bruck_all_to_all"]
 
 
-def lg(p):
-    return (p - 1).bit_length()
-
-
-def vectors(p, length, seed=0):
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(length) for _ in range(p)]
 
 
 def expected(data, r):

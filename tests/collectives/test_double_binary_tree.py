@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from netsim.collectives import get_algorithm, simulate_collective
 from netsim.collectives.double_binary_tree import DEFAULT_CHUNKS, btree, dtree
 from netsim.topology import star
+from tests.collectives.helpers import lg, vectors
 
 B = 1.25e9  # bytes/s
 L = 3e-6  # seconds per link
@@ -16,13 +17,6 @@ PS = [1, 2, 3, 4, 5, 7, 8, 16]
 LENGTHS = [0, 1, 3, 15, 17, 1001]
 
 
-def lg(p):
-    return (p - 1).bit_length()
-
-
-def vectors(p, length, seed=0):
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(length) for _ in range(p)]
 
 
 def tree_of(p, t):

@@ -8,17 +8,7 @@ from hypothesis import strategies as st
 from netsim.collectives import get_algorithm, simulate_collective
 from netsim.collectives.gather_scatter import subtree_size
 from netsim.topology import star
-
-B = 1.25e9  # bytes/s
-L = 3e-6  # seconds per link
-ALPHA, BETA = 2 * L, 1 / B  # a star message crosses two links
-SIZES = [1e3, 1e4, 1e6, 1e8, 1e9]
-PS = [1, 2, 3, 4, 5, 7, 8, 16]
-LENGTHS = [0, 1, 3, 15, 17, 1001]
-
-
-def lg(p):
-    return (p - 1).bit_length()
+from tests.collectives.helpers import ALPHA, BETA, LENGTHS, PS, SIZES, B, L, lg
 
 
 def formula(p, n):

@@ -13,16 +13,13 @@ from netsim.collectives import Communicator, get_algorithm, simulate_collective
 from netsim.collectives.hierarchical import hierarchical_time, rank_groups
 from netsim.network import make_network
 from netsim.topology import Router, dumbbell, fat_tree, ring, star, torus, tree
+from tests.collectives.helpers import vectors
 
 B = 1.25e9  # 10 Gbps in bytes/s
 L = 3e-6  # seconds per hop
 ALPHA, BETA = 2 * L, 1 / B  # a star message crosses two links
 SIZES = [1e3, 1e4, 1e6, 1e8, 1e9]
 
-
-def vectors(p, length, seed=0):
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(length) for _ in range(p)]
 
 
 def communicator(graph, ranks=None):

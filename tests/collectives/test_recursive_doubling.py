@@ -11,16 +11,13 @@ import netsim.collectives.recursive_doubling as module
 from netsim.collectives import get_algorithm, simulate_collective
 from netsim.collectives.recursive_doubling import PowerOfTwoFold, predict_time
 from netsim.topology import ring, star
+from tests.collectives.helpers import vectors
 
 B = 1.25e9  # 10 Gbps in bytes/s
 L = 3e-6  # seconds per hop
 ALPHA, BETA = 2 * L, 1 / B  # a star message crosses two links
 SIZES = [1e3, 1e4, 1e6, 1e8, 1e9]
 
-
-def vectors(p, length, seed=0):
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(length) for _ in range(p)]
 
 
 def lg(p):

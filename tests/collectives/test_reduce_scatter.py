@@ -11,6 +11,7 @@ import netsim.collectives.reduce_scatter as module
 from netsim.collectives import get_algorithm, simulate_collective
 from netsim.collectives.reduce_scatter import block_bounds, predict_recursive_halving
 from netsim.topology import star
+from tests.collectives.helpers import vectors
 
 B = 1.25e9  # 10 Gbps in bytes/s
 L = 3e-6  # seconds per hop
@@ -18,10 +19,6 @@ ALPHA, BETA = 2 * L, 1 / B  # a star message crosses two links
 ALGORITHMS = ["ring_reduce_scatter", "recursive_halving"]
 SIZES = [1e3, 1e4, 1e6, 1e8, 1e9]
 
-
-def vectors(p, length, seed=0):
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(length) for _ in range(p)]
 
 
 def lg(p):

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from netsim.collectives import simulate_collective
 from netsim.topology import ring, star
+from tests.collectives.helpers import vectors
 
 B = 1.25e9  # 10 Gbps in bytes/s
 L = 3e-6  # seconds per hop
@@ -15,10 +16,6 @@ L = 3e-6  # seconds per hop
 def ring_time(p, n, alpha, beta):
     return 2 * (p - 1) * alpha + 2 * ((p - 1) / p) * n * beta
 
-
-def vectors(p, length, seed=0):
-    rng = np.random.default_rng(seed)
-    return [rng.standard_normal(length) for _ in range(p)]
 
 
 @pytest.mark.parametrize("p", [1, 2, 3, 4, 5, 7, 8, 16])
