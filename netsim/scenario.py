@@ -686,7 +686,9 @@ def load_scenario(path: str | Path, overrides=None) -> Scenario:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ScenarioError(f"scenario file {str(path)!r} does not exist") from None
+        nearby = sorted(p.name for p in path.parent.glob("*.toml")) if path.parent.is_dir() else []
+        hint = _did_you_mean(path.name, nearby)
+        raise ScenarioError(f"scenario file {str(path)!r} does not exist{hint}") from None
     except (IsADirectoryError, PermissionError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"scenario file {str(path)!r} cannot be read: {exc.__class__.__name__}") from None
     try:

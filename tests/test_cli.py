@@ -113,3 +113,10 @@ def test_console_script_and_module_entry_point(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: topology.hosts")
     assert "Traceback" not in proc.stderr
+
+
+def test_typos_get_a_close_match_hint(capsys):
+    code, _, err = run_main(["run", str(ROOT / "scenarios" / "quikstart.toml")], capsys)
+    assert code == 2 and "(did you mean 'quickstart.toml'?)" in err
+    code, _, err = run_main(["collective", "--algorithm", "rign"], capsys)
+    assert code == 2 and "(did you mean 'ring'?)" in err

@@ -7,6 +7,7 @@ modules once, in sorted order, and collects them. Adding an algorithm is adding 
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import pkgutil
 from functools import cache
@@ -68,8 +69,10 @@ def get_algorithm(name: str, operation: str | None = None, field: str = "communi
     table, aliases = _registry()
     algorithm = table.get(aliases.get(name, name))
     if algorithm is None or (operation is not None and algorithm.operation != operation):
+        accepted = algorithm_names(operation)
+        close = difflib.get_close_matches(str(name), accepted, n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise ScenarioError(
-            f"{field}: unknown {operation or 'collective'} algorithm {name!r}; "
-            f"accepted: {', '.join(algorithm_names(operation))}"
+            f"{field}: unknown {operation or 'collective'} algorithm {name!r}{hint}; accepted: {', '.join(accepted)}"
         )
     return algorithm
