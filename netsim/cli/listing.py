@@ -1,4 +1,4 @@
-"""``netsim list [WHAT]``: what topologies, models and algorithms exist."""
+"""``netsim list [WHAT]``: what topologies, models, transports and algorithms exist."""
 
 from __future__ import annotations
 
@@ -15,21 +15,38 @@ __all__ = ["list_"]
 @click.argument(
     "what",
     required=False,
-    type=click.Choice(["topologies", "models", "algorithms", "training-models", "datasets", "optimizers", "compressors"]),
+    type=click.Choice(
+        [
+            "topologies",
+            "models",
+            "transports",
+            "algorithms",
+            "training-models",
+            "datasets",
+            "optimizers",
+            "compressors",
+        ]
+    ),
 )
 def list_(what: str | None) -> None:
-    """List the available topologies, network models, algorithms, training models..."""
+    """List the available topologies, network models, transports, algorithms, training models..."""
     from netsim.collectives import algorithms
     from netsim.network import NETWORK_MODELS
     from netsim.topology import TOPOLOGIES
     from netsim.training import DATASETS, MODELS, OPTIMIZERS
     from netsim.training.compression.registry import COMPRESSORS
+    from netsim.transport import ALIASES, TRANSPORTS
 
     sections = {
         "topologies": {name: desc for name, (_, desc) in TOPOLOGIES.items()},
         "models": {name: desc for name, (_, desc) in NETWORK_MODELS.items()},
+        "transports": {
+            name + _aliases(name, ALIASES): profile.description
+            for name, profile in TRANSPORTS.items()
+        },
         "algorithms": {
-            a.name + (f" ({', '.join(a.aliases)})" if a.aliases else ""): f"{a.operation}: {a.description}"
+            a.name
+            + (f" ({', '.join(a.aliases)})" if a.aliases else ""): f"{a.operation}: {a.description}"
             + (f"; time {a.formula}" if a.formula else "")
             for a in algorithms().values()
         },
@@ -48,6 +65,12 @@ def list_(what: str | None) -> None:
         for name, desc in entries.items():
             table.add_row(name, desc)
         console.print(table)
+
+
+def _aliases(name: str, aliases: dict[str, str]) -> str:
+    """`` (alias, ...)`` for the aliases of `name`, or ``""``."""
+    mine = [alias for alias, target in aliases.items() if target == name]
+    return f" ({', '.join(mine)})" if mine else ""
 
 
 def _first_line(obj: object) -> str:

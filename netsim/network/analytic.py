@@ -12,6 +12,12 @@ bytes are counted as they cross (pro rata for transfers still in flight when the
 counters are read) and a link is busy while at least one transfer occupies it.
 Unlike the flow model, overlapping transfers may together exceed a link's
 bandwidth (there is no contention), so utilisation can exceed 1.
+
+With a transport profile (or a ``loss_rate``) a transfer is costed exactly as in the
+flow model (:mod:`netsim.network.fluid_transport`): it occupies its links for
+``size / rate`` after its handshake, software and slow-start delay, so it is delivered
+``transport.transfer_time(...)`` after it is sent. ``buffer`` and ``ecn`` are accepted
+and ignored (no queues).
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from simpy.core import NORMAL
 from simpy.events import PENDING, Event
 
 from netsim.network.base import Network
+from netsim.network.fluid_transport import FluidTransport
+from netsim.transport import TransportProfile
 
 __all__ = ["AnalyticNetwork"]
 
@@ -45,6 +53,12 @@ class AnalyticNetwork(Network):
         Topology (edge ``bandwidth`` in bytes/s per direction, ``latency`` in s).
     router : object
         Any object with ``path(src, dst)``.
+    transport : TransportProfile, optional
+        Protocol profile (default ``ideal``: ``L + n / B`` exactly).
+    loss_rate : float, optional
+        Per-link frame loss probability in ``[0, 1)`` (expected cost, as in the flow model).
+    buffer, ecn, seed : optional
+        Accepted for a uniform constructor and ignored (no queues, no randomness).
 
     Examples
     --------
@@ -60,8 +74,24 @@ class AnalyticNetwork(Network):
 
     name = "analytic"
 
-    def __init__(self, env: simpy.Environment, graph: nx.Graph, router: Any):
-        super().__init__(env, graph, router)
+    def __init__(
+        self,
+        env: simpy.Environment,
+        graph: nx.Graph,
+        router: Any,
+        *,
+        transport: TransportProfile | None = None,
+        loss_rate: float = 0.0,
+        buffer: float | None = None,
+        ecn: bool = False,
+        seed: int | None = None,
+    ):
+        super().__init__(env, graph, router, transport=transport, loss_rate=loss_rate)
+        self._fluid = (
+            None
+            if self.transport.passthrough and not self.loss_rate
+            else FluidTransport(self.transport, self.loss_rate)
+        )
         n = len(self.links)
         self._busy = [0.0] * n
         self._busy_until = [0.0] * n
@@ -92,7 +122,8 @@ class AnalyticNetwork(Network):
     ) -> simpy.Event:
         """Send `nbytes` from `src` to `dst`, delivered after ``L + nbytes / B`` seconds.
 
-        See :meth:`netsim.network.base.Network.transfer` for the parameters.
+        With a transport: after ``transport.transfer_time(...)``. See
+        :meth:`netsim.network.base.Network.transfer` for the parameters.
         """
         env = self.env
         if event is None:
@@ -108,15 +139,83 @@ class AnalyticNetwork(Network):
         except (KeyError, TypeError):
             links, latency, bottleneck = self.route(src, dst)
         self.transfers += 1
-        event._ok = True
-        event._value = value
         if not links:
+            event._ok = True
+            event._value = value
             env.schedule(event, NORMAL, 0.0)
             return event
+        if self._fluid is None:  # no transport cost: _occupy() inlined (the hot path)
+            self.bytes_sent += nbytes
+            self.payload_bytes += nbytes
+            self.bytes_delivered += nbytes
+            duration = nbytes / (bottleneck if bottleneck <= max_rate else max_rate)
+            now = env.now
+            end = now + duration
+            flows, busy, until = self._link_flows, self._busy, self._busy_until
+            for link in links:
+                flows[link] += 1
+                last = until[link]
+                if end > last:
+                    busy[link] += end - (last if last > now else now)
+                    until[link] = end
+            self._seq += 1
+            recorder = self.recorder
+            if recorder is not None and nbytes > 0:
+                recorder.started(now, self._seq, src, dst, nbytes, links)
+                recorder.rate(now, self._seq, nbytes / duration)
+                recorder.finished(end, self._seq)
+            inflight = self._inflight
+            heappush(inflight, (end, self._seq, now, nbytes, links))
+            if inflight[0][0] <= now:
+                self._retire(now)
+            event._ok = True
+            event._value = value
+            env.schedule(event, NORMAL, latency + duration)
+            return event
+        pre, size, cap, retransmitted, dropped, conn, segments = self._fluid.plan(
+            src, dst, nbytes, len(links), latency, bottleneck, max_rate, env.now
+        )
+        self.bytes_sent += size
+        self.payload_bytes += nbytes
+        self.bytes_delivered += size - dropped
+        self.bytes_dropped += dropped
+        self.bytes_retransmitted += retransmitted
+        if conn is not None:  # its last byte is sent at `end`: window growth and idle time
+            rate = bottleneck if bottleneck <= cap else cap
+            end = env.now + pre + size / rate
+            conn.pending.append((end, segments))
+            conn.last = max(conn.last, end)
+        args = (src, dst, size, links, latency, bottleneck, cap, event, value)
+        if pre > 0:
+            ev = Event(env)
+            ev._ok = True
+            ev._value = None
+            ev.callbacks.append(lambda _: self._occupy(*args))
+            env.schedule(ev, NORMAL, pre)
+        else:
+            self._occupy(*args)
+        return event
+
+    def _occupy(
+        self,
+        src: Hashable,
+        dst: Hashable,
+        nbytes: float,
+        links: tuple[int, ...],
+        latency: float,
+        bottleneck: float,
+        max_rate: float,
+        event: Event,
+        value: Any,
+    ) -> None:
+        """Occupy the route for ``nbytes / rate`` from now and schedule the delivery.
+
+        (Inlined in :meth:`transfer` for transfers without a transport cost; keep both alike.)
+        """
+        env = self.env
         duration = nbytes / (bottleneck if bottleneck <= max_rate else max_rate)
         now = env.now
         end = now + duration
-        self.bytes_sent += nbytes
         flows, busy, until = self._link_flows, self._busy, self._busy_until
         for link in links:
             flows[link] += 1
@@ -134,8 +233,9 @@ class AnalyticNetwork(Network):
         heappush(inflight, (end, self._seq, now, nbytes, links))
         if inflight[0][0] <= now:
             self._retire(now)
+        event._ok = True
+        event._value = value
         env.schedule(event, NORMAL, latency + duration)
-        return event
 
     def _retire(self, now: float) -> None:
         """Count the bytes and completions of transfers whose last byte left by `now`."""

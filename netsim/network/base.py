@@ -4,8 +4,19 @@ A network model turns ``transfer(src, dst, nbytes)`` into a SimPy event that fir
 when the last byte arrives at ``dst``. Collectives and workloads call nothing else.
 
 Shared here: the directed link table (both directions of every full-duplex edge of
-the topology graph are independent links), cached routes, argument checks and the
-link counters behind :meth:`Network.link_stats`.
+the topology graph are independent links), cached routes, argument checks, the
+transport profile and loss rate every transfer goes through, and the counters behind
+:meth:`Network.link_stats` and :meth:`Network.transport_summary`.
+
+Sizes: ``transfer(src, dst, nbytes)`` takes *payload* bytes; the transport profile
+(:mod:`netsim.transport`; ``ideal`` by default) turns them into *wire* bytes, which the
+links carry and count. With ``ideal`` the two are the same number.
+
+Counters (bytes): ``payload_bytes`` (payload of network transfers), ``bytes_sent``
+(wire bytes offered to the network, retransmissions included), ``bytes_delivered``
+and ``bytes_dropped`` (``bytes_sent = bytes_delivered + bytes_dropped``), and
+``bytes_retransmitted`` (part of ``bytes_sent``). The fluid models count expected
+values; the packet model counts frames.
 
 Conventions: sizes in bytes (floats; fractional bytes allowed), bandwidths in
 bytes/s, times in seconds.
@@ -25,6 +36,8 @@ from simpy.core import NORMAL
 from simpy.events import PENDING
 
 from netsim.exceptions import RoutingError, TopologyError
+from netsim.transport import DEFAULT_TRANSPORT, TRANSPORTS, TransportProfile
+from netsim.transport.loss import check_loss
 
 __all__ = ["Network", "Route", "deliver"]
 
@@ -79,9 +92,17 @@ class Network(ABC):
     router : object
         Any object with ``path(src, dst) -> sequence of nodes`` (``src`` and
         ``dst`` included), e.g. :class:`netsim.topology.Router`.
+    transport : TransportProfile, optional
+        Protocol profile of every transfer (default: ``ideal``, no overhead).
+    loss_rate : float, optional
+        Probability that a link loses a frame, in ``[0, 1)`` (default 0).
 
     Attributes
     ----------
+    transport : TransportProfile
+        The protocol profile.
+    loss_rate : float
+        Per-link frame loss probability.
     link_index : dict
         ``(u, v) -> int``: index of the directed link from ``u`` to ``v``.
     links : list of tuple
@@ -91,7 +112,13 @@ class Network(ABC):
     latency : numpy.ndarray
         One-way latency of every directed link, seconds.
     bytes_sent : float
-        Sum of ``nbytes`` over transfers with ``src != dst``, bytes.
+        Wire bytes offered by transfers with ``src != dst`` (retransmissions included);
+        with ``ideal`` and no loss, the sum of their ``nbytes``.
+    payload_bytes : float
+        Sum of ``nbytes`` over transfers with ``src != dst``.
+    bytes_delivered, bytes_dropped, bytes_retransmitted : float
+        Wire bytes that arrived, that were lost or discarded, and that were sent again
+        (``bytes_sent = bytes_delivered + bytes_dropped``).
     transfers : int
         Number of ``transfer`` calls (including local copies).
     flows_completed : int
@@ -101,12 +128,30 @@ class Network(ABC):
     ------
     TopologyError
         If an edge lacks a valid ``bandwidth`` or ``latency``.
+    ValueError
+        If `transport` is not a profile or `loss_rate` is not in ``[0, 1)``.
     """
 
     #: Registry name of the model (set by subclasses).
     name: str = ""
 
-    def __init__(self, env: simpy.Environment, graph: nx.Graph, router: Any):
+    def __init__(
+        self,
+        env: simpy.Environment,
+        graph: nx.Graph,
+        router: Any,
+        *,
+        transport: TransportProfile | None = None,
+        loss_rate: float = 0.0,
+    ):
+        if transport is None:
+            transport = TRANSPORTS[DEFAULT_TRANSPORT]
+        elif not isinstance(transport, TransportProfile):
+            raise ValueError(
+                f"transport must be a TransportProfile (netsim.transport.make_transport), got {transport!r}"
+            )
+        self.transport = transport
+        self.loss_rate = check_loss(loss_rate, "loss_rate")
         self.env = env
         self.graph = graph
         self.router = router
@@ -142,6 +187,10 @@ class Network(ABC):
         self._link_bytes = [0.0] * n
         self._link_flows = [0] * n
         self.bytes_sent = 0.0
+        self.payload_bytes = 0.0
+        self.bytes_delivered = 0.0
+        self.bytes_dropped = 0.0
+        self.bytes_retransmitted = 0.0
         self.transfers = 0
         self.recorder = None  # a netsim.network.recorder.FlowRecorder, when recording
         self.flows_completed = 0
@@ -214,14 +263,16 @@ class Network(ABC):
         src, dst : node
             Topology nodes (hosts, usually).
         nbytes : float
-            Bytes on the wire (finite, ``>= 0``, fractional allowed). Zero bytes still pay
-            the route latency; ``src == dst`` is a local copy delivered with no delay.
+            Payload bytes (finite, ``>= 0``, fractional allowed); the transport profile
+            makes them wire bytes. Zero bytes still pay the route latency (and, with a
+            framed transport, a header-only frame); ``src == dst`` is a local copy
+            delivered with no delay and no transport cost.
         value : object, optional
             Value of the event when it fires (the payload).
         event : simpy.Event, optional
             An untriggered event to fire instead of a new one (a mailbox slot).
         max_rate : float, optional
-            Upper bound on the flow's rate, bytes/s (e.g. a window limit).
+            Upper bound on the flow's rate, wire bytes/s (e.g. a window limit).
 
         Returns
         -------
@@ -238,6 +289,26 @@ class Network(ABC):
         """
 
     # ---------------------------------------------------------------- counters
+    def transport_summary(self) -> dict[str, Any]:
+        """Transport counters of the run so far, for reports.
+
+        Returns
+        -------
+        dict
+            ``transport`` (profile name), ``loss_rate``, ``payload_bytes``,
+            ``bytes_retransmitted``, ``bytes_dropped`` (bytes) and ``goodput_fraction``
+            (``payload_bytes / bytes_sent``; 1.0 before any byte is sent).
+        """
+        sent = self.bytes_sent
+        return {
+            "transport": self.transport.name,
+            "loss_rate": self.loss_rate,
+            "payload_bytes": float(self.payload_bytes),
+            "bytes_retransmitted": float(self.bytes_retransmitted),
+            "bytes_dropped": float(self.bytes_dropped),
+            "goodput_fraction": float(self.payload_bytes / sent) if sent > 0 else 1.0,
+        }
+
     def link_bytes(self) -> np.ndarray:
         """Bytes that have crossed each directed link so far (``bytes``)."""
         return np.array(self._link_bytes, dtype=np.float64)
@@ -257,7 +328,7 @@ class Network(ABC):
         -------
         list of dict
             One dict per directed link with keys ``src``, ``dst``, ``bandwidth``
-            (bytes/s), ``latency`` (s), ``bytes``, ``busy_time`` (s), ``flows`` and
+            (bytes/s), ``latency`` (s), ``bytes`` (wire bytes), ``busy_time`` (s), ``flows`` and
             ``utilisation`` (``bytes / (bandwidth * now)``, 0 at time 0). Flows still
             active count their bytes sent so far and their busy time up to now.
         """

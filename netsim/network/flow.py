@@ -18,6 +18,18 @@ Semantics
   transfer with ``src == dst`` is a local copy delivered with no delay.
 * Rates change at discrete instants only, so a flow's bytes sent are piecewise
   linear in time; link ``bytes`` counts bytes as they are sent.
+* With a transport profile other than ``ideal`` (or a ``loss_rate``), a flow carries
+  the message's wire bytes (plus expected retransmissions), is capped by the profile's
+  window and, under loss, the Mathis rate, and starts after the handshake (first
+  message between two hosts), the software latency and the slow-start penalty at its
+  uncontended rate (:mod:`netsim.network.fluid_transport`). An uncontended transfer
+  then takes exactly ``transport.transfer_time(...)``. Buffers and ECN are not modelled
+  (no queues): the ``buffer`` and ``ecn`` options are accepted and ignored.
+* Faults (:mod:`netsim.faults`) act through the methods of the last section:
+  :meth:`~FlowNetwork.set_link_capacity` (0 = a failed link: its flows stall),
+  :meth:`~FlowNetwork.set_link_latency`, :meth:`~FlowNetwork.reroute_flows` (active
+  flows move to the router's new routes, losing their in-flight bytes) and
+  :meth:`~FlowNetwork.abort_flows` (a crashed host's flows are cut off).
 
 Implementation
 --------------
@@ -48,7 +60,9 @@ from simpy.core import NORMAL
 from simpy.events import PENDING, Event
 
 from netsim.network.base import Network
+from netsim.network.fluid_transport import FluidTransport
 from netsim.network.maxmin import _fill, max_min_rates_small
+from netsim.transport import TransportProfile
 
 __all__ = ["FlowNetwork"]
 
@@ -61,6 +75,7 @@ SMALL_NNZ = 128
 MAX_DEFER = 8
 
 _DONE = -1.0  # Flow.finish of a finished flow (never equal to a bucket time)
+_REROUTED = 1 << 62  # ids (seq) of flows moved to a new route start here (netsim.faults)
 
 
 class _Flow:
@@ -78,11 +93,18 @@ class _Flow:
         "latency",
         "cap",
         "seq",
+        "conn",
+        "segments",
     )
     # links: route link indices; nbytes: size (bytes); remaining: bytes left at time
     # `last`; rate: bytes/s since `last`; finish: projected time of the last byte (inf
     # while unscheduled, _DONE once finished); event/value: what to fire on delivery;
-    # latency: route latency (s); cap: rate bound (bytes/s); seq: start order.
+    # latency: route latency (s); cap: rate bound (bytes/s); seq: start order; conn: the
+    # transport connection direction whose window the flow used (or None), to be grown
+    # by `segments` when the last byte is sent.
+
+    def __init__(self) -> None:
+        self.conn = None  # reset to None whenever a flow with a connection completes
 
 
 _start_order = attrgetter("seq")
@@ -99,6 +121,15 @@ class FlowNetwork(Network):
         Topology (edge ``bandwidth`` in bytes/s per direction, ``latency`` in s).
     router : object
         Any object with ``path(src, dst)``.
+    transport : TransportProfile, optional
+        Protocol profile (default ``ideal``: times exactly as without one).
+    loss_rate : float, optional
+        Per-link frame loss probability in ``[0, 1)``: expected retransmissions (reliable
+        profiles, with the Mathis rate cap under AIMD congestion control) or expected
+        losses (unreliable), see :mod:`netsim.network.fluid_transport`.
+    buffer, ecn, seed : optional
+        Accepted for a uniform constructor (:func:`netsim.network.make_network`) and
+        ignored: the fluid model has no queues and no randomness.
 
     Attributes
     ----------
@@ -106,6 +137,8 @@ class FlowNetwork(Network):
         Number of rate re-computations (zero-delay solve events that did work).
     solved_flows : int
         Total number of flow rates computed by those solves.
+    flows_aborted : int
+        Flows cut off by :meth:`abort_flows` (a crashed host); never delivered.
 
     Notes
     -----
@@ -131,9 +164,26 @@ class FlowNetwork(Network):
 
     name = "flow"
 
-    def __init__(self, env: simpy.Environment, graph: nx.Graph, router: Any):
-        super().__init__(env, graph, router)
+    def __init__(
+        self,
+        env: simpy.Environment,
+        graph: nx.Graph,
+        router: Any,
+        *,
+        transport: TransportProfile | None = None,
+        loss_rate: float = 0.0,
+        buffer: float | None = None,
+        ecn: bool = False,
+        seed: int | None = None,
+    ):
+        super().__init__(env, graph, router, transport=transport, loss_rate=loss_rate)
         n = len(self.links)
+        # None: no transport cost at all (ideal, no loss): the original fast path.
+        self._fluid = (
+            None
+            if self.transport.passthrough and not self.loss_rate
+            else FluidTransport(self.transport, self.loss_rate)
+        )
         # Active flows per directed link, as insertion-ordered dicts (flow -> None):
         # iteration order never depends on memory addresses, so runs are repeatable.
         self._active: list[dict[_Flow, None]] = [{} for _ in range(n)]
@@ -162,6 +212,8 @@ class FlowNetwork(Network):
         self._eid = env._eid if inline else None
         self.solves = 0
         self.solved_flows = 0
+        self.flows_aborted = 0  # cut off by abort_flows (netsim.faults)
+        self._reroutes = 0
 
     # ---------------------------------------------------------------- transfer
     def transfer(
@@ -198,16 +250,17 @@ class FlowNetwork(Network):
             event._value = value
             env.schedule(event, NORMAL, 0.0)
             return event
+        if self._fluid is not None:
+            return self._transfer_costed(
+                src, dst, nbytes, links, latency, bottleneck, value, event, max_rate, seq
+            )
         self.bytes_sent += nbytes
-        link_flows = self._link_flows
+        self.payload_bytes += nbytes
+        self.bytes_delivered += nbytes
         if nbytes == 0:
-            for link in links:
-                link_flows[link] += 1
-            self.flows_completed += 1
-            event._ok = True
-            event._value = value
-            env.schedule(event, NORMAL, latency)
+            self._deliver_empty(links, latency, event, value)
             return event
+        # The rest is _start() inlined: this is the hot path of every ideal run.
         now = env._now
         pool = self._pool
         flow = pool.pop() if pool else _Flow()
@@ -219,6 +272,7 @@ class FlowNetwork(Network):
         flow.latency = latency
         flow.cap = max_rate
         flow.seq = seq
+        link_flows = self._link_flows
         active = self._active
         idle = True
         for link in links:
@@ -232,7 +286,9 @@ class FlowNetwork(Network):
         recorder = self.recorder
         if recorder is not None:
             recorder.started(now, seq, src, dst, nbytes, links)
-        if idle:  # fast path: alone on its links, no solve needed
+        if (
+            idle and bottleneck > 0.0
+        ):  # fast path: alone on its links (none failed), no solve needed
             rate = flow.rate = bottleneck if bottleneck <= max_rate else max_rate
             if recorder is not None:
                 recorder.rate(now, seq, rate)
@@ -252,6 +308,127 @@ class FlowNetwork(Network):
             if self._solve_ev is None:
                 self._schedule_solve()
         return event
+
+    def _deliver_empty(
+        self, links: tuple[int, ...], latency: float, event: Event, value: Any
+    ) -> None:
+        """A zero-byte flow: counted on its links, delivered after the route latency."""
+        link_flows = self._link_flows
+        for link in links:
+            link_flows[link] += 1
+        self.flows_completed += 1
+        event._ok = True
+        event._value = value
+        self.env.schedule(event, NORMAL, latency)
+
+    def _transfer_costed(
+        self,
+        src: Hashable,
+        dst: Hashable,
+        nbytes: float,
+        links: tuple[int, ...],
+        latency: float,
+        bottleneck: float,
+        value: Any,
+        event: Event,
+        max_rate: float,
+        seq: int,
+    ) -> Event:
+        """``transfer`` through the transport profile (the network has one, or loss)."""
+        env = self.env
+        pre, size, cap, retransmitted, dropped, conn, segments = self._fluid.plan(
+            src, dst, nbytes, len(links), latency, bottleneck, max_rate, env._now
+        )
+        self.bytes_sent += size
+        self.payload_bytes += nbytes
+        self.bytes_delivered += size - dropped
+        self.bytes_dropped += dropped
+        self.bytes_retransmitted += retransmitted
+        if conn is not None:
+            conn.active += 1
+        pool = self._pool
+        flow = pool.pop() if pool else _Flow()
+        flow.links = links
+        flow.nbytes = flow.remaining = size
+        flow.event = event
+        flow.value = value
+        flow.latency = latency
+        flow.cap = cap
+        flow.seq = seq
+        flow.conn = conn
+        flow.segments = segments
+        flow.finish = math.inf
+        if pre > 0:
+            ev = Event(env)
+            ev._ok = True
+            ev._value = None
+            ev.callbacks.append(lambda _: self._begin(flow, src, dst, bottleneck))
+            env.schedule(ev, NORMAL, pre)
+        else:
+            self._begin(flow, src, dst, bottleneck)
+        return event
+
+    def _begin(self, flow: _Flow, src: Hashable, dst: Hashable, bottleneck: float) -> None:
+        """Put a costed flow on its links (after its handshake, software and slow-start delay)."""
+        if flow.nbytes == 0:
+            conn = flow.conn
+            if conn is not None:
+                conn.active -= 1
+                conn.last = self.env._now
+                conn.cwnd += flow.segments
+            self._deliver_empty(flow.links, flow.latency, flow.event, flow.value)
+            flow.event = flow.value = flow.conn = None
+            self._pool.append(flow)
+            return
+        self._start(flow, src, dst, bottleneck, flow.cap)
+
+    def _start(
+        self, flow: _Flow, src: Hashable, dst: Hashable, bottleneck: float, max_rate: float
+    ) -> None:
+        """Occupy the flow's links now: alone, at once at its rate; else wait for the solve.
+
+        (Inlined in :meth:`transfer` for transfers without a transport cost; keep both alike.)
+        """
+        now = self.env._now
+        flow.last = now
+        links = flow.links
+        nbytes = flow.nbytes
+        seq = flow.seq
+        link_flows = self._link_flows
+        active = self._active
+        idle = True
+        for link in links:
+            link_flows[link] += 1
+            flows = active[link]
+            if flows:
+                idle = False
+            else:
+                self._since[link] = now
+            flows[flow] = None
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.started(now, seq, src, dst, nbytes, links)
+        if (
+            idle and bottleneck > 0.0
+        ):  # fast path: alone on its links (none failed), no solve needed
+            rate = flow.rate = bottleneck if bottleneck <= max_rate else max_rate
+            if recorder is not None:
+                recorder.rate(now, seq, rate)
+            finish = flow.finish = now + nbytes / rate
+            due = self._due.get(finish)
+            if due is None:
+                self._due[finish] = [flow]
+                heappush(self._times, finish)
+                if finish < self._wake_at:
+                    self._schedule_wake(finish)
+            else:
+                due.append(flow)
+        else:
+            flow.rate = 0.0
+            flow.finish = math.inf
+            self._pending.append(flow)
+            if self._solve_ev is None:
+                self._schedule_solve()
 
     # ------------------------------------------------------------ event plumbing
     def _schedule_wake(self, finish: float) -> None:
@@ -313,6 +490,12 @@ class FlowNetwork(Network):
                     env.schedule(event, NORMAL, flow.latency)
                 else:  # inlined Environment.schedule
                     heappush(queue, (now + flow.latency, NORMAL, next(eid), event))
+                conn = flow.conn
+                if conn is not None:
+                    conn.active -= 1
+                    conn.last = now
+                    conn.cwnd += flow.segments
+                    flow.conn = None
                 flow.event = flow.value = None
                 recycle(flow)
                 done += 1
@@ -493,5 +676,143 @@ class FlowNetwork(Network):
 
     @property
     def active_flows(self) -> int:
-        """Number of flows started and not yet finished sending."""
-        return self.transfers - self._local - self.flows_completed
+        """Number of flows started and not yet finished sending (nor cut off)."""
+        return self.transfers - self._local - self.flows_completed - self.flows_aborted
+
+    # ------------------------------------------------------------------ faults
+    # Link failures, degradations and crashed hosts (netsim.faults); off the hot path.
+    def set_link_capacity(self, link: int, bandwidth: float) -> None:
+        """Set directed ``link``'s capacity to ``bandwidth`` bytes/s (0: failed) and re-solve.
+
+        The flows crossing it get their new max-min rates at this instant (a flow on a
+        link of capacity 0 stalls at rate 0); cached routes are dropped, since their
+        bottlenecks change.
+        """
+        if not 0 <= bandwidth < _INF:
+            raise ValueError(f"bandwidth must be finite and >= 0 bytes/s, got {bandwidth!r}")
+        self._caps[link] = float(bandwidth)
+        self.capacity[link] = bandwidth
+        self._routes.clear()
+        if self._active[link]:
+            self._dirty.append(link)
+            if self._solve_ev is None:
+                self._schedule_solve()
+
+    def set_link_latency(self, link: int, latency: float) -> None:
+        """Set directed ``link``'s one-way latency (s); flows that start afterwards see it."""
+        if not 0 <= latency < _INF:
+            raise ValueError(f"latency must be finite and >= 0 s, got {latency!r}")
+        self._lats[link] = float(latency)
+        self.latency[link] = latency
+        self._routes.clear()
+
+    def reroute_flows(self, links) -> list[tuple]:
+        """Move the active flows crossing ``links`` onto the routes the router gives now.
+
+        Cached routes are dropped first. Each such flow loses the bytes it had in flight
+        (its rate × its route latency, at most the bytes it has sent): a reliable
+        transport sends them again, so they are added to its remaining bytes and counted
+        in ``bytes_sent``, ``bytes_retransmitted`` and ``bytes_dropped``. It continues on
+        its new route (perhaps the same links, where it waits at whatever rate they allow:
+        0 on a failed link) and rates are re-solved at this instant. A rerouted flow
+        continues under a new flow id in recordings.
+
+        Returns
+        -------
+        list of tuple
+            ``(src, dst, old links, new links, bytes lost, bytes left)`` per flow moved,
+            in start order (bytes left: before the lost bytes are added back).
+        """
+        self._routes.clear()
+        affected: dict[_Flow, None] = {}
+        for link in links:
+            affected.update(self._active[link])
+        if not affected:
+            return []
+        now = self.env._now
+        recorder = self.recorder
+        moved = []
+        for flow in sorted(affected, key=_start_order):
+            old = flow.links
+            src, dst = self.links[old[0]][0], self.links[old[-1]][1]
+            left = max(flow.remaining - flow.rate * (now - flow.last), 0.0)
+            sent = flow.nbytes - left
+            lost = min(sent, flow.rate * flow.latency)
+            new, latency, _ = self.route(src, dst)
+            self._leave(flow, sent, now)
+            if recorder is not None:
+                recorder.finished(now, flow.seq)
+            self._reroutes += 1
+            flow.seq = _REROUTED + self._reroutes
+            flow.links, flow.latency = new, latency
+            flow.nbytes = flow.remaining = left + lost
+            flow.last = now
+            if flow.finish != math.inf:
+                self._stale += 1
+            flow.finish, flow.rate = math.inf, 0.0
+            for link in new:
+                if link not in old:
+                    self._link_flows[link] += 1
+                flows = self._active[link]
+                if not flows:
+                    self._since[link] = now
+                flows[flow] = None
+            if recorder is not None:
+                recorder.started(now, flow.seq, src, dst, flow.nbytes, new)
+            self._pending.append(flow)
+            self.bytes_sent += lost
+            self.bytes_retransmitted += lost
+            self.bytes_dropped += lost
+            moved.append((src, dst, old, new, lost, left))
+        if self._solve_ev is None:
+            self._schedule_solve()
+        return moved
+
+    def abort_flows(self, hosts) -> float:
+        """Cut off the active flows from or to any of ``hosts`` (a crashed host); returns their bytes sent.
+
+        Their deliveries never happen. The bytes they had sent count as dropped; those
+        they had not sent are taken off ``bytes_sent`` (and off ``bytes_delivered``).
+        """
+        hosts = set(hosts)
+        links = self.links
+        victims: dict[_Flow, None] = {}
+        for flows in self._active:
+            for flow in flows:
+                if links[flow.links[0]][0] in hosts or links[flow.links[-1]][1] in hosts:
+                    victims[flow] = None
+        now = self.env._now
+        total = 0.0
+        for flow in sorted(victims, key=_start_order):
+            left = max(flow.remaining - flow.rate * (now - flow.last), 0.0)
+            sent = flow.nbytes - left
+            self._leave(flow, sent, now)
+            if flow.finish != math.inf:
+                self._stale += 1
+            flow.finish = _DONE
+            if self.recorder is not None:
+                self.recorder.finished(now, flow.seq)
+            conn = getattr(flow, "conn", None)
+            if conn is not None:
+                conn.active -= 1
+                flow.conn = None
+            flow.event = flow.value = None
+            self.flows_aborted += 1
+            self.bytes_sent -= left
+            self.bytes_delivered -= flow.nbytes
+            self.bytes_dropped += sent
+            total += sent
+        if self._dirty and self._solve_ev is None:
+            self._schedule_solve()
+        return total
+
+    def _leave(self, flow: _Flow, sent: float, now: float) -> None:
+        """Take ``flow`` off its links, crediting them with the ``sent`` bytes that crossed."""
+        for link in flow.links:
+            flows = self._active[link]
+            del flows[flow]
+            self._link_bytes[link] += sent
+            if flows:
+                self._dirty.append(link)
+            else:
+                self._busy[link] += now - self._since[link]

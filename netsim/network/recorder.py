@@ -6,6 +6,10 @@ come in any time order (the analytic model knows a flow's end when it starts). A
 end it gives one span per flow and, per directed link, the piecewise-constant total rate
 (sum of the rates of the flows crossing it). Recording costs time and memory; it is off
 unless asked for (``netsim run --trace``, ``simulate(..., record=True)``).
+
+Bytes and rates are those on the wire: with a transport profile a flow's ``bytes`` are
+the message's wire bytes (plus expected retransmissions), and a flow starts once its
+handshake, software and slow-start delay are over.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ name      profile
 ideal     no overhead (the network models' behaviour without a transport)
 tcp       TCP/IPv4 over Ethernet: 1460/1538 goodput, 1-RTT handshake, slow start (IW 10)
 udp       UDP/IPv4 over Ethernet: 1472/1538 goodput, unreliable
-rocev2    RDMA WRITE over RoCEv2: BTH + ICRC per packet, RETH on the first, lossless
+rocev2    RDMA WRITE over RoCEv2: BTH + ICRC per packet, RETH on the first, lossless, go-back-N
 grpc      gRPC over HTTP/2 over TCP: prefix, DATA frames, HEADERS per call, 4 MiB messages
 rest      HTTP/1.1 POST per message over TCP: text head, JSON/base64/binary body
 ========= ===================================================================================
@@ -31,21 +31,26 @@ Examples
 Modules: :mod:`~netsim.transport.constants` (header sizes and their sources),
 :mod:`~netsim.transport.encoding` (base64/JSON/HTTP/gRPC byte counts),
 :mod:`~netsim.transport.slow_start` (the slow-start model),
+:mod:`~netsim.transport.loss` (expected cost of random frame loss),
 :mod:`~netsim.transport.profile`, :mod:`~netsim.transport.timing`,
-:mod:`~netsim.transport.validate`, :mod:`~netsim.transport.registry`.
+:mod:`~netsim.transport.validate`, :mod:`~netsim.transport.registry`,
+:mod:`~netsim.transport.tables` (a profile from a scenario's ``[network]`` tables).
 """
 
 from netsim.transport.encoding import base64_size, json_size, json_size_estimate
+from netsim.transport.loss import mathis_rate, route_loss, transmissions_per_frame
 from netsim.transport.profile import TransportProfile
 from netsim.transport.registry import (
     ALIASES,
     DEFAULT_TRANSPORT,
     OPTIONS,
     TRANSPORTS,
+    canonical_name,
     make_transport,
     transport_names,
 )
-from netsim.transport.validate import MessageTooLargeError
+from netsim.transport.tables import TABLES, transport_from_tables
+from netsim.transport.validate import MessageTooLargeError, TransportOptionError
 
 __all__ = [
     "TransportProfile",
@@ -55,7 +60,14 @@ __all__ = [
     "DEFAULT_TRANSPORT",
     "make_transport",
     "transport_names",
+    "canonical_name",
+    "transport_from_tables",
+    "TABLES",
     "MessageTooLargeError",
+    "TransportOptionError",
+    "route_loss",
+    "mathis_rate",
+    "transmissions_per_frame",
     "base64_size",
     "json_size",
     "json_size_estimate",

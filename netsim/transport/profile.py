@@ -47,6 +47,7 @@ from netsim.transport.encoding import (
     json_size,
     json_size_estimate,
 )
+from netsim.transport.loss import LossMixin
 from netsim.transport.timing import TimingMixin
 from netsim.transport.validate import MessageTooLargeError, as_bytes, validate_profile
 
@@ -54,7 +55,7 @@ __all__ = ["TransportProfile"]
 
 
 @dataclass(frozen=True)
-class TransportProfile(TimingMixin):
+class TransportProfile(TimingMixin, LossMixin):
     """A transport protocol stack: framing, per-message costs, connection behaviour.
 
     Build one with :func:`netsim.transport.make_transport`; the constructor validates
@@ -131,7 +132,13 @@ class TransportProfile(TimingMixin):
     lossless : bool
         The fabric never drops (PFC for RoCE); the packet model then never drops frames.
     congestion_control : str
-        Window algorithm for the packet model: ``"newreno"`` or ``"none"``.
+        Window algorithm: ``"newreno"`` (AIMD: the packet model runs it; the fluid models
+        cap the rate under random loss by the Mathis formula, :meth:`loss_limited_rate`)
+        or ``"none"``.
+    retransmission : str
+        How a reliable profile recovers a lost frame: ``"selective"`` (resend that frame:
+        TCP's fast retransmit) or ``"go_back_n"`` (resend it and every frame sent after
+        it: RoCE RC queue pairs). See :meth:`retransmitted_bytes`.
     slow_start : bool
         TCP slow start applies (:meth:`slow_start_time`).
     initial_window : int
@@ -169,6 +176,7 @@ class TransportProfile(TimingMixin):
     reliable: bool = True
     lossless: bool = True
     congestion_control: str = "none"
+    retransmission: str = "selective"
     slow_start: bool = False
     initial_window: int = 10
     min_rto: float = 0.0
@@ -179,6 +187,24 @@ class TransportProfile(TimingMixin):
         validate_profile(self)
 
     # --------------------------------------------------------------- framing
+    @cached_property
+    def passthrough(self) -> bool:
+        """Whether the profile adds nothing: no header bytes, framing, time or window.
+
+        ``ideal`` (with or without an ``mtu``). The network models then keep a transfer's
+        size as given (fractional bytes too) and their times exactly as without a
+        transport.
+        """
+        return (
+            self.protocol == "none"
+            and self.application == "none"
+            and self.l1_overhead == self.l2_overhead == self.min_frame == self.ip_header == 0
+            and self.software_latency == 0
+            and self.handshake_rtts == 0
+            and not self.slow_start
+            and self.window is None
+        )
+
     @property
     def _roce_headers(self) -> int:
         """IP bytes around the payload of a RoCE first packet (IP, UDP, BTH, RETH, ICRC)."""
@@ -245,8 +271,9 @@ class TransportProfile(TimingMixin):
             return 1
         if self.oversize == "error":
             raise MessageTooLargeError(
-                f"network.max_message: a {n}-byte gRPC message exceeds the limit of {self.max_message} "
-                "bytes; raise network.max_message or set network.oversize = 'split'"
+                f"network.grpc.max_message: a {n}-byte gRPC message exceeds the limit of "
+                f"{self.max_message} bytes; raise network.grpc.max_message or set "
+                "network.grpc.oversize = 'split'"
             )
         return -(-n // self.max_message)
 

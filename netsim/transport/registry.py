@@ -40,7 +40,12 @@ from netsim.transport.constants import (
     TCP_MIN_RTO,
 )
 from netsim.transport.profile import TransportProfile
-from netsim.transport.validate import CONGESTION_CONTROLS, OVERSIZE
+from netsim.transport.validate import (
+    CONGESTION_CONTROLS,
+    OVERSIZE,
+    RETRANSMISSIONS,
+    TransportOptionError,
+)
 from netsim.units import BANDWIDTH_FORMS, parse_bandwidth, parse_size, parse_time
 
 __all__ = [
@@ -50,6 +55,8 @@ __all__ = [
     "DEFAULT_TRANSPORT",
     "make_transport",
     "transport_names",
+    "parse_option",
+    "canonical_name",
 ]
 
 _ETHERNET = {
@@ -98,11 +105,12 @@ TRANSPORTS: dict[str, TransportProfile] = dict(
         ),
         _profile(
             "rocev2",
-            "RDMA WRITE over RoCEv2: Eth+IPv4+UDP+BTH+ICRC per packet, RETH on the first, lossless",
+            "RDMA WRITE over RoCEv2: Eth+IPv4+UDP+BTH+ICRC per packet, RETH on the first, lossless, go-back-N",
             **_ETHERNET,
             protocol="rocev2",
             reliable=True,
             lossless=True,
+            retransmission="go_back_n",
             min_rto=IB_MIN_RTO,
             software_latency=1e-6,
         ),
@@ -153,7 +161,15 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "none": ("mtu", "software_latency"),
     "tcp": _TCP_OPTIONS,
     "udp": (*_LINK, "software_latency", "lossless"),
-    "rocev2": (*_LINK, "path_mtu", "software_latency", "handshake_rtts", "lossless", "min_rto"),
+    "rocev2": (
+        *_LINK,
+        "path_mtu",
+        "software_latency",
+        "handshake_rtts",
+        "lossless",
+        "min_rto",
+        "retransmission",
+    ),  # fmt: skip
     "grpc": (*_TCP_OPTIONS, "headers_bytes", "max_frame", "max_message", "oversize", *_CODEC),
     "http": (*_TCP_OPTIONS, "encoding", "headers_bytes", "value_bytes", "json_chars", *_CODEC),
 }
@@ -166,7 +182,12 @@ _COUNTS = {"handshake_rtts", "initial_window", "json_chars"}
 _TIMES = {"software_latency", "min_rto"}
 _RATES = {"encode_rate", "decode_rate"}
 _BOOLS = {"lossless", "timestamps", "slow_start"}
-_CHOICES = {"encoding": ENCODINGS, "oversize": OVERSIZE, "congestion_control": CONGESTION_CONTROLS}
+_CHOICES = {
+    "encoding": ENCODINGS,
+    "oversize": OVERSIZE,
+    "congestion_control": CONGESTION_CONTROLS,
+    "retransmission": RETRANSMISSIONS,
+}
 #: Fields that accept a word for "no value", and the word.
 _NULLS = {
     "max_message": "unlimited",
@@ -183,6 +204,11 @@ def transport_names() -> list[str]:
     return list(TRANSPORTS)
 
 
+def canonical_name(name: object) -> object:
+    """The registered name of `name` (``"roce"`` -> ``"rocev2"``); anything else unchanged."""
+    return ALIASES.get(name, name) if isinstance(name, str) else name
+
+
 def _hint(word: object, choices) -> str:
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -190,12 +216,28 @@ def _hint(word: object, choices) -> str:
 
 def _whole(field: str, value: float, raw: object) -> int:
     if value != math.floor(value):
-        raise ScenarioError(f"network.{field}: expected a whole number, got {raw!r}")
+        raise TransportOptionError(field, f"expected a whole number, got {raw!r}")
     return int(value)
 
 
+def parse_option(field: str, raw: object) -> object:
+    """One override value, parsed into the field's type (SI units).
+
+    Raises
+    ------
+    TransportOptionError
+        A :class:`~netsim.exceptions.ScenarioError` naming ``network.<field>``.
+    """
+    try:
+        return _parse(field, raw)
+    except TransportOptionError:
+        raise
+    except ScenarioError as exc:  # from netsim.units, which names f"network.{field}"
+        detail = str(exc).removeprefix(f"network.{field}: ")
+        raise TransportOptionError(field, detail) from None
+
+
 def _parse(field: str, raw: object) -> object:
-    """One override value, parsed into the field's type (SI units)."""
     where = f"network.{field}"
     null = _NULLS.get(field)
     if null is not None and (raw is None or raw == null):
@@ -210,25 +252,26 @@ def _parse(field: str, raw: object) -> object:
         return _whole(field, value, raw)
     if field in _COUNTS:
         if isinstance(raw, bool) or not isinstance(raw, int | float):
-            raise ScenarioError(f"{where}: expected a whole number, got {raw!r}")
+            raise TransportOptionError(field, f"expected a whole number, got {raw!r}")
         return _whole(field, float(raw), raw)
     if field in _TIMES:
         return parse_time(raw, where)
     if field in _RATES:
         value = parse_bandwidth(raw, where)
         if value == 0:
-            raise ScenarioError(
-                f"{where}: a rate must be > 0; accepted forms: {BANDWIDTH_FORMS}, 'unlimited' or 'auto'"
+            raise TransportOptionError(
+                field,
+                f"a rate must be > 0; accepted forms: {BANDWIDTH_FORMS}, 'unlimited' or 'auto'",
             )
         return value
     if field in _BOOLS:
         if not isinstance(raw, bool):
-            raise ScenarioError(f"{where}: expected true or false, got {raw!r}")
+            raise TransportOptionError(field, f"expected true or false, got {raw!r}")
         return raw
     choices = _CHOICES[field]
-    if raw not in choices:
-        raise ScenarioError(
-            f"{where}: {raw!r} is not accepted{_hint(raw, choices)}; accepted: {', '.join(choices)}"
+    if not isinstance(raw, str) or raw not in choices:
+        raise TransportOptionError(
+            field, f"{raw!r} is not accepted{_hint(raw, choices)}; accepted: {', '.join(choices)}"
         )
     return raw
 
@@ -270,7 +313,7 @@ def make_transport(name: str | TransportProfile, /, **overrides: object) -> Tran
     >>> make_transport("tpc")
     Traceback (most recent call last):
     ...
-    netsim.exceptions.ScenarioError: network.transport: unknown transport 'tpc' (did you mean 'tcp'?); accepted: ideal, tcp, udp, rocev2, grpc, rest (aliases: roce, rdma, http)
+    netsim.transport.validate.TransportOptionError: network.transport: unknown transport 'tpc' (did you mean 'tcp'?); accepted: ideal, tcp, udp, rocev2, grpc, rest (aliases: roce, rdma, http)
     """
     if isinstance(name, TransportProfile):
         base = name
@@ -278,9 +321,10 @@ def make_transport(name: str | TransportProfile, /, **overrides: object) -> Tran
         key = ALIASES.get(name, name) if isinstance(name, str) else None
         base = TRANSPORTS.get(key) if key is not None else None
         if base is None:
-            raise ScenarioError(
-                f"network.transport: unknown transport {name!r}{_hint(name, [*TRANSPORTS, *ALIASES])}; "
-                f"accepted: {', '.join(TRANSPORTS)} (aliases: {', '.join(ALIASES)})"
+            raise TransportOptionError(
+                "transport",
+                f"unknown transport {name!r}{_hint(name, [*TRANSPORTS, *ALIASES])}; "
+                f"accepted: {', '.join(TRANSPORTS)} (aliases: {', '.join(ALIASES)})",
             )
     if not overrides:
         return base
@@ -293,9 +337,9 @@ def make_transport(name: str | TransportProfile, /, **overrides: object) -> Tran
                 what = f"not an option of transport {base.name!r}"
             else:
                 what = "unknown transport option"
-            raise ScenarioError(
-                f"network.{field}: {what}{_hint(field, accepted)}; "
-                f"options of {base.name!r}: {', '.join(accepted)}"
+            raise TransportOptionError(
+                field,
+                f"{what}{_hint(field, accepted)}; options of {base.name!r}: {', '.join(accepted)}",
             )
-        values[field] = _parse(field, raw)
+        values[field] = parse_option(field, raw)
     return dataclasses.replace(base, **values)

@@ -59,22 +59,34 @@ class TimingMixin:
         return self.window * self.frame_bytes / (self.max_payload * rtt)
 
     def slow_start_rounds(
-        self, nbytes: float, rate: float, rtt: float, payload: object = None
+        self,
+        nbytes: float,
+        rate: float,
+        rtt: float,
+        payload: object = None,
+        cwnd: int | None = None,
     ) -> int:
         """RTTs one message waits for ACKs in slow start (0 without slow start).
 
         See :mod:`netsim.transport.slow_start`: ``min(r₁, r₂)`` with segments
-        ``k = frames(n)``, full segments of ``frame_bytes`` wire bytes, ``IW =
-        initial_window``, ``rate`` in wire bytes/s, ``rtt`` in s.
+        ``k = frames(n)``, full segments of ``frame_bytes`` wire bytes, ``IW = cwnd``
+        (the congestion window the message starts with, segments; default
+        ``initial_window``: a new connection), ``rate`` in wire bytes/s, ``rtt`` in s.
         """
         if not self.slow_start:
             _ss.check_rate_rtt(rate, rtt)
             return 0
         k = self.frames(nbytes, payload)
-        return _ss.slow_start_rounds(k, self.initial_window, self.frame_bytes, rate, rtt)
+        window = self.initial_window if cwnd is None else cwnd
+        return _ss.slow_start_rounds(k, window, self.frame_bytes, rate, rtt)
 
     def slow_start_time(
-        self, nbytes: float, rate: float, rtt: float, payload: object = None
+        self,
+        nbytes: float,
+        rate: float,
+        rtt: float,
+        payload: object = None,
+        cwnd: int | None = None,
     ) -> float:
         """Time from the first to the last wire byte of one message sent at up to `rate`, s.
 
@@ -83,7 +95,9 @@ class TimingMixin:
         waiting one `rtt` for the ACK clock, until the window reaches the
         bandwidth-delay product ``rate·rtt`` (then streaming at `rate`) or holds the
         rest of the data. Without: ``wire_bytes(n) / rate``. `rate` is the flow's
-        rate in wire bytes/s (cap it at :meth:`max_rate` first); `rtt` in s.
+        rate in wire bytes/s (cap it at :meth:`max_rate` first); `rtt` in s; `cwnd` the
+        window the message starts with, segments (default ``IW = initial_window``; a
+        warm connection's is larger).
 
         Examples
         --------
@@ -99,16 +113,26 @@ class TimingMixin:
             _ss.check_rate_rtt(rate, rtt)
             return wire / rate
         k = self.frames(nbytes, payload)
-        return _ss.slow_start_time(k, wire, self.initial_window, self.frame_bytes, rate, rtt)
+        window = self.initial_window if cwnd is None else cwnd
+        return _ss.slow_start_time(k, wire, window, self.frame_bytes, rate, rtt)
 
     def slow_start_delay(
-        self, nbytes: float, rate: float, rtt: float, payload: object = None
+        self,
+        nbytes: float,
+        rate: float,
+        rtt: float,
+        payload: object = None,
+        cwnd: int | None = None,
     ) -> float:
-        """What slow start adds to ``wire_bytes(n)/rate``: ``r·rtt − IW·(2^r − 1)·frame_bytes/rate`` (≥ 0), s."""
-        rounds = self.slow_start_rounds(nbytes, rate, rtt, payload)
+        """What slow start adds to ``wire_bytes(n)/rate``: ``r·rtt − IW·(2^r − 1)·frame_bytes/rate`` (≥ 0), s.
+
+        ``IW = cwnd`` (default ``initial_window``), ``r = slow_start_rounds(n, rate, rtt)``.
+        """
+        rounds = self.slow_start_rounds(nbytes, rate, rtt, payload, cwnd)
         if rounds == 0:
             return 0.0
-        return rounds * rtt - self.initial_window * ((1 << rounds) - 1) * self.frame_bytes / rate
+        window = self.initial_window if cwnd is None else cwnd
+        return rounds * rtt - window * ((1 << rounds) - 1) * self.frame_bytes / rate
 
     def transfer_time(
         self,
@@ -119,12 +143,16 @@ class TimingMixin:
         rtt: float | None = None,
         new_connection: bool = False,
         payload: object = None,
+        loss: float = 0.0,
+        cwnd: int | None = None,
     ) -> float:
         """Uncontended delivery time of one message, s: the profile's alpha-beta time.
 
         ``handshake_time(rtt)`` (if `new_connection`) ``+ message_latency(n) +
-        slow_start_time(n, min(rate, max_rate(rtt)), rtt) + latency``, with ``rtt = 2·latency``
-        unless given. For ``ideal``: ``latency + n / rate``, the flow model's time.
+        slow_start_time(n, r, rtt, cwnd=cwnd) + retransmitted_bytes(n, r, rtt, loss) / r +
+        latency`` at the rate ``r = min(rate, max_rate(rtt), loss_limited_rate(rtt, loss))``,
+        with ``rtt = 2·latency`` unless given. For ``ideal``: ``latency + n / rate``, the
+        flow model's time.
 
         Parameters
         ----------
@@ -140,10 +168,15 @@ class TimingMixin:
             Pay the handshake.
         payload : array_like, optional
             See :meth:`wire_bytes`.
+        loss : float, optional
+            Probability that a frame is lost on the route (:func:`~netsim.transport.loss.route_loss`).
+        cwnd : int, optional
+            Congestion window the message starts with, segments (default ``initial_window``).
         """
         latency = as_time(latency)
         rtt = 2 * latency if rtt is None else as_time(rtt)
-        rate = min(rate, self.max_rate(rtt))
+        rate = min(rate, self.max_rate(rtt), self.loss_limited_rate(rtt, loss))
         time = self.handshake_time(rtt) if new_connection else 0.0
         time += self.message_latency(nbytes, payload)
-        return time + self.slow_start_time(nbytes, rate, rtt, payload) + latency
+        time += self.slow_start_time(nbytes, rate, rtt, payload, cwnd)
+        return time + self.retransmitted_bytes(nbytes, rate, rtt, loss) / rate + latency

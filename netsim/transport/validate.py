@@ -23,10 +23,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MessageTooLargeError",
+    "TransportOptionError",
     "PROTOCOLS",
     "APPLICATIONS",
     "OVERSIZE",
     "CONGESTION_CONTROLS",
+    "RETRANSMISSIONS",
     "validate_profile",
     "field_error",
     "check_int",
@@ -42,16 +44,32 @@ APPLICATIONS = ("none", "grpc", "http")
 OVERSIZE = ("split", "error")
 #: Congestion-control algorithms the packet model knows.
 CONGESTION_CONTROLS = ("none", "newreno")
+#: How a reliable profile recovers a lost frame: resend that frame (``selective``: TCP with
+#: fast retransmit) or every frame sent since it (``go_back_n``: RoCE RC queue pairs).
+RETRANSMISSIONS = ("selective", "go_back_n")
 _INF = math.inf
 
 
 class MessageTooLargeError(ScenarioError):
-    """A message exceeds ``network.max_message`` and the profile says ``oversize = "error"``."""
+    """A message exceeds ``network.grpc.max_message`` and the profile says ``oversize = "error"``."""
 
 
-def field_error(field: str, message: str) -> ScenarioError:
-    """A :class:`ScenarioError` for ``network.<field>``."""
-    return ScenarioError(f"network.{field}: {message}")
+class TransportOptionError(ScenarioError):
+    """A bad profile field: the message is ``network.<field>: <detail>``.
+
+    :attr:`field` and :attr:`detail` let a caller name the field by its own path
+    (the scenario names ``network.tcp.initial_window``, see :mod:`netsim.transport.tables`).
+    """
+
+    def __init__(self, field: str, detail: str):
+        super().__init__(f"network.{field}: {detail}")
+        self.field = field
+        self.detail = detail
+
+
+def field_error(field: str, message: str) -> TransportOptionError:
+    """A :class:`TransportOptionError` (a :class:`ScenarioError`) for ``network.<field>``."""
+    return TransportOptionError(field, message)
 
 
 def validate_profile(p: TransportProfile) -> None:
@@ -68,6 +86,7 @@ def validate_profile(p: TransportProfile) -> None:
         ("oversize", OVERSIZE),
         ("encoding", ENCODINGS),
         ("congestion_control", CONGESTION_CONTROLS),
+        ("retransmission", RETRANSMISSIONS),
     ):
         if getattr(p, field) not in choices:
             raise field_error(

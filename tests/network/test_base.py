@@ -131,7 +131,7 @@ def test_bad_edges_are_topology_errors(cls, attrs):
 
 
 def test_registry_and_factory():
-    assert set(NETWORK_MODELS) == {"flow", "analytic"}
+    assert set(NETWORK_MODELS) == {"flow", "analytic", "packet"}
     assert DEFAULT_NETWORK_MODEL == "flow"
     for name, (cls, description) in NETWORK_MODELS.items():
         assert issubclass(cls, Network)
@@ -146,7 +146,7 @@ def test_unknown_model_is_a_scenario_error():
     g = star(2)
     with pytest.raises(ScenarioError) as info:
         make_network("x", simpy.Environment(), g, SPRouter(g))
-    assert str(info.value) == "network.model: unknown model 'x'; accepted: analytic, flow"
+    assert str(info.value) == "network.model: unknown model 'x'; accepted: analytic, flow, packet"
 
 
 @pytest.mark.parametrize("cls", MODELS)

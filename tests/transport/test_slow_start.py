@@ -240,3 +240,32 @@ def test_transfer_time_is_the_profiles_alpha_beta_time():
     )
     with pytest.raises(ValueError):
         tcp.transfer_time(n, GBPS10, -1.0)
+
+
+# ------------------------------------------------------- a warm connection's window
+def test_a_larger_starting_window_is_the_same_model_with_iw_replaced():
+    tcp = make_transport("tcp")
+    n, rtt = 100 * 1460, 0.01  # 100 segments, BDP never reached at 10 Gbps
+    assert (
+        tcp.slow_start_rounds(n, GBPS10, rtt, cwnd=10) == tcp.slow_start_rounds(n, GBPS10, rtt) == 3
+    )
+    # from 20 segments: rounds send 20, 40 (60), then the last 40
+    assert tcp.slow_start_rounds(n, GBPS10, rtt, cwnd=20) == 2
+    expected = 2 * rtt + (100 * F - 60 * F) / GBPS10
+    assert tcp.slow_start_time(n, GBPS10, rtt, cwnd=20) == pytest.approx(expected, rel=1e-15)
+    assert tcp.slow_start_delay(n, GBPS10, rtt, cwnd=20) == pytest.approx(
+        2 * rtt - 60 * F / GBPS10, rel=1e-15
+    )
+    # a window holding the whole message: no penalty at all
+    assert tcp.slow_start_time(n, GBPS10, rtt, cwnd=100) == tcp.wire_bytes(n) / GBPS10
+    assert tcp.slow_start_delay(n, GBPS10, rtt, cwnd=100) == 0.0
+    assert slow_start_rounds(100, 20, F, GBPS10, rtt) == 2
+
+
+def test_transfer_time_takes_the_starting_window():
+    tcp = make_transport("tcp")
+    n, latency = 100 * 1460, 5e-3
+    cold = tcp.transfer_time(n, GBPS10, latency, new_connection=True)
+    warm = tcp.transfer_time(n, GBPS10, latency, cwnd=110)
+    assert cold == pytest.approx(0.01 + 10e-6 + 3 * 0.01 + 30 * F / GBPS10 + latency, rel=1e-14)
+    assert warm == pytest.approx(10e-6 + tcp.wire_bytes(n) / GBPS10 + latency, rel=1e-14)

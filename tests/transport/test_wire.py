@@ -272,7 +272,7 @@ def test_grpc_above_max_message_splits_into_calls():
 def test_grpc_oversize_error():
     grpc = make_transport("grpc", oversize="error")
     assert grpc.wire_bytes(4 * 2**20) == make_transport("grpc").wire_bytes(4 * 2**20)
-    with pytest.raises(MessageTooLargeError, match=r"network\.max_message: a 4194305-byte"):
+    with pytest.raises(MessageTooLargeError, match=r"^network\.grpc\.max_message: a 4194305-byte"):
         grpc.wire_bytes(4 * 2**20 + 1)
     with pytest.raises(ScenarioError):  # a MessageTooLargeError is a ScenarioError
         grpc.message_latency(5 * 2**20)
