@@ -9,7 +9,8 @@ arrives (a NumPy array, an encoded gradient, or ``None`` for size-only workloads
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any
 
 import simpy
 from simpy.events import Event
@@ -48,6 +49,7 @@ class Communicator:
         "_gid",
         "_top",
         "_subgroups",
+        "_shared",
         "bytes_sent",
         "messages",
     )
@@ -65,6 +67,7 @@ class Communicator:
         self._gid: tuple = ()
         self._top = self
         self._subgroups: dict[tuple[int, ...], Communicator] = {}
+        self._shared: dict[Hashable, list] = {}
         self.bytes_sent = [0.0] * self.size
         self.messages = [0] * self.size
 
@@ -98,6 +101,31 @@ class Communicator:
         seq = self._calls[rank]
         self._calls[rank] = seq + 1
         return seq
+
+    def accounts(self) -> tuple[list[float], list[int], list[int]]:
+        """Where this communicator's sends are counted: ``(bytes_sent, messages, ranks)``.
+
+        ``bytes_sent`` and ``messages`` are the top-level communicator's lists, and local
+        rank ``r`` is credited at index ``ranks[r]`` (what :meth:`send` does).
+        """
+        top = self._top
+        return top.bytes_sent, top.messages, self.ranks
+
+    def shared(self, key: Hashable, factory: Callable[[], Any]) -> Any:
+        """State shared by the ranks of one collective call, made by the first rank to ask.
+
+        Every rank of the communicator calls this once per collective call with the same
+        ``key`` (e.g. ``(algorithm name, sequence number)``); the first call makes the
+        object with ``factory()``, the others get the same object, and the entry is
+        dropped once all ``size`` ranks have asked.
+        """
+        entry = self._shared.get(key)
+        if entry is None:
+            entry = self._shared[key] = [factory(), 0]
+        entry[1] += 1
+        if entry[1] == self.size:
+            del self._shared[key]
+        return entry[0]
 
     def send(self, src: int, dst: int, tag: Hashable, payload, nbytes: float) -> simpy.Event:
         """Send ``payload`` (``nbytes`` on the wire) from rank ``src`` to rank ``dst``.

@@ -47,9 +47,11 @@ from netsim.collectives.algorithm import Algorithm
 from netsim.collectives.broadcast import check_chunks, fan_out
 from netsim.collectives.chunks import element_bytes, payload_nbytes, split
 from netsim.collectives.comm import Communicator
+from netsim.collectives.dbt_dataflow import DoubleBinaryTreeFlow, result_of
+from netsim.collectives.engine import prefers_dataflow
 from netsim.collectives.reduce import reduce_up
 
-__all__ = ["double_binary_tree_allreduce", "btree", "dtree", "REGISTER"]
+__all__ = ["double_binary_tree_allreduce", "double_binary_tree_reference", "btree", "dtree", "REGISTER"]
 
 DEFAULT_CHUNKS = 8
 
@@ -134,12 +136,46 @@ def double_binary_tree_allreduce(
     ------
     ValueError
         If ``chunks`` is invalid or a size-only payload lacks ``nbytes``.
+
+    Notes
+    -----
+    Runs on the dataflow engine (:class:`~netsim.collectives.dbt_dataflow.DoubleBinaryTreeFlow`)
+    or as :func:`double_binary_tree_reference`, as :mod:`~netsim.collectives.engine`
+    selects; both give bit-identical results.
     """
     c = check_chunks(chunks)
     seq = comm.new_call(rank)
-    env = comm.env
     halves, half_sizes = split(data, payload_nbytes(data, nbytes), 2)
     elem = element_bytes(data, nbytes)
+    flow = comm.shared(
+        ("double_binary_tree", seq),
+        lambda: DoubleBinaryTreeFlow(comm, dtree) if prefers_dataflow(data) else None,
+    )
+    if flow is None:
+        return (yield from _double_binary_tree_steps(comm, rank, seq, c, data, halves, half_sizes, elem))
+    done, results = flow.join(rank, c, halves, half_sizes, elem)
+    yield done
+    return result_of(data, results)
+
+
+def double_binary_tree_reference(
+    comm: Communicator,
+    rank: int,
+    data: np.ndarray | None = None,
+    nbytes: float | None = None,
+    *,
+    chunks: int = DEFAULT_CHUNKS,
+):
+    """:func:`double_binary_tree_allreduce` as SimPy processes and mailbox messages (the reference)."""
+    c = check_chunks(chunks)
+    seq = comm.new_call(rank)
+    halves, half_sizes = split(data, payload_nbytes(data, nbytes), 2)
+    elem = element_bytes(data, nbytes)
+    return (yield from _double_binary_tree_steps(comm, rank, seq, c, data, halves, half_sizes, elem))
+
+
+def _double_binary_tree_steps(comm, rank, seq, c, data, halves, half_sizes, elem):
+    env = comm.env
     waits = []
     results = []
     for t, (parent, children) in enumerate(dtree(comm.size, rank)):

@@ -21,9 +21,11 @@ from netsim.collectives.algorithm import Algorithm
 from netsim.collectives.all_gather import ring_all_gather_chunks
 from netsim.collectives.chunks import element_bytes, payload_nbytes, split
 from netsim.collectives.comm import Communicator
+from netsim.collectives.engine import prefers_dataflow
 from netsim.collectives.reduce_scatter import ring_reduce_scatter_chunks
+from netsim.collectives.ring_dataflow import RingAllreduceFlow
 
-__all__ = ["ring_allreduce", "REGISTER"]
+__all__ = ["ring_allreduce", "ring_allreduce_reference", "REGISTER"]
 
 
 def ring_allreduce(comm: Communicator, rank: int, data: np.ndarray | None = None, nbytes: float | None = None):
@@ -46,12 +48,38 @@ def ring_allreduce(comm: Communicator, rank: int, data: np.ndarray | None = None
     numpy.ndarray of shape (n,) or None
         The element-wise sum over ranks (a new array), or ``None`` if size-only.
         Use as ``total = yield from ring_allreduce(comm, rank, grad)``.
+
+    Notes
+    -----
+    Runs on the dataflow engine (:class:`~netsim.collectives.ring_dataflow.RingAllreduceFlow`)
+    or as :func:`ring_allreduce_reference`, as :mod:`~netsim.collectives.engine` selects;
+    both give bit-identical results.
     """
     size = comm.size
     seq = comm.new_call(rank)
     total_bytes = payload_nbytes(data, nbytes)
     if size == 1:
         return None if data is None else data.copy()
+    flow = comm.shared(("ring_allreduce", seq), lambda: RingAllreduceFlow(comm) if prefers_dataflow(data) else None)
+    if flow is None:
+        return (yield from _ring_allreduce_steps(comm, rank, seq, data, nbytes, total_bytes))
+    return (yield flow.join(rank, data, total_bytes, element_bytes(data, nbytes)))
+
+
+def ring_allreduce_reference(
+    comm: Communicator, rank: int, data: np.ndarray | None = None, nbytes: float | None = None
+):
+    """:func:`ring_allreduce` as SPMD generators exchanging mailbox messages (the reference)."""
+    size = comm.size
+    seq = comm.new_call(rank)
+    total_bytes = payload_nbytes(data, nbytes)
+    if size == 1:
+        return None if data is None else data.copy()
+    return (yield from _ring_allreduce_steps(comm, rank, seq, data, nbytes, total_bytes))
+
+
+def _ring_allreduce_steps(comm, rank, seq, data, nbytes, total_bytes):
+    size = comm.size
     chunks, sizes = split(data, total_bytes, size)
     # Reduce-scatter leaving rank r with chunk r + 1, then all-gather from there.
     yield from ring_reduce_scatter_chunks(comm, rank, chunks, sizes, (seq,), shift=1)
