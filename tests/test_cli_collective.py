@@ -55,3 +55,17 @@ def test_errors_exit_2_with_one_line(args, fragment, capsys):
     err = capsys.readouterr().err
     assert fragment in err
     assert "Traceback" not in err
+
+
+def test_preset_topology_takes_only_its_own_keys(tmp_path):
+    """gpu_cluster has no 'bandwidth'/'latency' keys: the command must not pass them."""
+    out = tmp_path / "t.csv"
+    result = CliRunner().invoke(
+        cli,
+        ["collective", "--topology", "gpu_cluster", "--hosts", "16", "--sizes", "1MB",
+         "--algorithm", "ring", "--csv", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "gpu_cluster, 16 hosts, flow model" in result.output
+    table = pd.read_csv(out)
+    assert list(table["ranks"]) == [16] and table["time_s"].iloc[0] > 0

@@ -132,7 +132,7 @@ def _alpha_beta(graph, hosts, workers, servers, colocated) -> tuple[float, float
 @cli.command()
 @click.option("--algorithm", "-a", default="ring_allreduce", show_default=True, help="Algorithm name, or 'all' for every algorithm of --operation.")
 @click.option("--operation", default="allreduce", show_default=True, help="Operation compared by --algorithm all.")
-@click.option("--topology", "kind", default="star", show_default=True, help="star, ring, tree, dumbbell, fat_tree, torus.")
+@click.option("--topology", "kind", default="star", show_default=True, help="star, ring, tree, dumbbell, fat_tree, torus, gpu_cluster, multi_dc, edge.")
 @click.option("--hosts", default=16, show_default=True, type=int)
 @click.option("--bandwidth", default="100Gbps", show_default=True)
 @click.option("--latency", default="2us", show_default=True)
@@ -152,6 +152,7 @@ def collective(kind, hosts, bandwidth, latency, topo_opts, sizes, factor, model,
     )
     from netsim.scenario import parse_override
     from netsim.topology import build_topology
+    from netsim.topology.registry import SCENARIO_KEYS
 
     if model not in NETWORK_MODELS:
         raise ScenarioError(f"--model: unknown network model {model!r}; accepted: {', '.join(sorted(NETWORK_MODELS))}")
@@ -159,14 +160,18 @@ def collective(kind, hosts, bandwidth, latency, topo_opts, sizes, factor, model,
         raise ScenarioError(f"--operation: unknown operation {operation!r}; accepted: {', '.join(OPERATIONS)}")
     chosen = list(algorithms(operation).values()) if algorithm == "all" else [get_algorithm(algorithm, field="--algorithm")]
     params = dict(parse_override(o) for o in topo_opts)
-    graph = build_topology(kind, hosts=hosts, bandwidth=bandwidth, latency=latency, **params)
+    common = {"hosts": hosts, "bandwidth": bandwidth, "latency": latency}
+    if kind in SCENARIO_KEYS:  # preset kinds (gpu_cluster, multi_dc, edge) take their own keys
+        common = {key: value for key, value in common.items() if key in SCENARIO_KEYS[kind]}
+    graph = build_topology(kind, **{**common, **params})
     options = dict(parse_override(o) for o in algo_opts)
     unused = [k for k in options if not any(k in a.options for a in chosen)]
     if unused:
         names = ", ".join(a.name for a in chosen) if len(chosen) < 4 else f"the {operation} algorithms"
         raise ScenarioError(f"--opt {unused[0]}: no option of {names}")
     rows = collective_table(graph, chosen, parse_sizes(sizes, factor), model, options)
-    _print(rows, f"{kind}, {hosts} hosts, {bandwidth}, {latency}, {model} model")
+    shown = ", ".join(str(v) for v in (f"{len(graph.graph['hosts'])} hosts", common.get("bandwidth"), common.get("latency")) if v)
+    _print(rows, f"{kind}, {shown}, {model} model")
     if csv_path is not None:
         import pandas as pd
 

@@ -16,7 +16,10 @@ Examples
 """
 
 from netsim.topology.builders import dumbbell, ring, star, torus
+from netsim.topology.edge import ACCESS_PRESETS, edge
 from netsim.topology.files import TOPOLOGY_DIR, bundled_topologies, from_file
+from netsim.topology.gpu_cluster import FABRICS, NODE_TYPES, gpu_cluster
+from netsim.topology.multi_dc import FIBRE_LATENCY_PER_KM, fibre_latency, multi_dc
 from netsim.topology.registry import TOPOLOGIES, build_topology
 from netsim.topology.routing import ROUTING_MODES, Router
 from netsim.topology.tree import fat_tree, tree
@@ -29,6 +32,14 @@ __all__ = [
     "dumbbell",
     "fat_tree",
     "torus",
+    "gpu_cluster",
+    "multi_dc",
+    "edge",
+    "NODE_TYPES",
+    "FABRICS",
+    "ACCESS_PRESETS",
+    "fibre_latency",
+    "FIBRE_LATENCY_PER_KM",
     "from_file",
     "bundled_topologies",
     "TOPOLOGY_DIR",

@@ -10,10 +10,13 @@ import networkx as nx
 
 from netsim.exceptions import ScenarioError
 from netsim.topology.builders import dumbbell, ring, star, torus
+from netsim.topology.edge import edge
 from netsim.topology.files import from_file
+from netsim.topology.gpu_cluster import gpu_cluster
+from netsim.topology.multi_dc import multi_dc
 from netsim.topology.tree import fat_tree, tree
 
-__all__ = ["TOPOLOGIES", "build_topology"]
+__all__ = ["TOPOLOGIES", "SCENARIO_KEYS", "build_topology"]
 
 #: Builder and one-line description of every topology kind.
 TOPOLOGIES: dict[str, tuple[Callable[..., nx.Graph], str]] = {
@@ -24,6 +27,25 @@ TOPOLOGIES: dict[str, tuple[Callable[..., nx.Graph], str]] = {
     "fat_tree": (fat_tree, "k-ary fat-tree (pods of edge/aggregation switches, core layer)"),
     "torus": (torus, "hosts linked directly to grid neighbours, with wrap-around"),
     "file": (from_file, "nodes and links read from a TOML or JSON file (path = ...)"),
+    "gpu_cluster": (gpu_cluster, "multi-GPU nodes (NVLink/NVSwitch) with NICs on a leaf-spine fabric"),
+    "multi_dc": (multi_dc, "datacenters (each the topology.datacenter table) joined by WAN links"),
+    "edge": (edge, "devices on asymmetric 4G/5G radio links to an edge server and a cloud"),
+}
+
+#: ``[topology]`` keys passed unchanged to the builders that take their own keys
+#: (the older kinds take ``hosts``, ``bandwidth`` and ``latency``; see ``runner.build_graph``).
+#: ``multi_dc`` also gets ``datacenter``: the graph its ``[topology.datacenter]`` table builds.
+SCENARIO_KEYS: dict[str, tuple[str, ...]] = {
+    "gpu_cluster": (
+        "nodes", "gpus_per_node", "hosts", "node_type", "fabric", "nvlink_bandwidth",
+        "nvlink_latency", "pcie_bandwidth", "pcie_latency", "nics_per_node", "nic_bandwidth",
+        "nic_latency", "fabric_latency", "nodes_per_leaf", "spines", "oversubscription",
+    ),
+    "multi_dc": ("datacenters", "wan_bandwidth", "distance_km", "wan_latency"),
+    "edge": (
+        "devices", "access", "uplink", "downlink", "radio_latency", "jitter", "loss", "jitter_seed",
+        "edge_bandwidth", "edge_latency", "cloud", "cloud_bandwidth", "cloud_latency", "server",
+    ),
 }
 
 
@@ -59,7 +81,7 @@ def build_topology(kind: str, **params) -> nx.Graph:
     >>> build_topology("stra", hosts=3)
     Traceback (most recent call last):
     ...
-    netsim.exceptions.ScenarioError: unknown topology kind 'stra' (did you mean 'star'?); accepted: star, ring, tree, dumbbell, fat_tree, torus, file
+    netsim.exceptions.ScenarioError: unknown topology kind 'stra' (did you mean 'star'?); accepted: star, ring, tree, dumbbell, fat_tree, torus, file, gpu_cluster, multi_dc, edge
     """
     if not isinstance(kind, str) or kind not in TOPOLOGIES:
         close = difflib.get_close_matches(str(kind), list(TOPOLOGIES), n=1, cutoff=0.6)

@@ -52,6 +52,13 @@ def test_build_topology_reads_files(two_racks_path):
     assert G.graph["name"] == "two_racks"
 
 
+OWN_KEYS = {  # kinds that take their own keys instead of hosts/bandwidth/latency
+    "gpu_cluster": {"nodes": 2, "gpus_per_node": 2},
+    "multi_dc": {"datacenter": star(2, 1e9, 0), "wan_latency": 1e-3},
+    "edge": {"devices": 2},
+}
+
+
 def test_every_registered_kind_builds():
     params = {"hosts": 4, "bandwidth": 1e9, "latency": 1e-6}
     for kind in TOPOLOGIES:
@@ -59,6 +66,8 @@ def test_every_registered_kind_builds():
             G = build_topology(kind, path="small_dc")
         elif kind == "dumbbell":
             G = build_topology(kind, hosts_left=2, hosts_right=2, bandwidth=1e9, latency=0)
+        elif kind in OWN_KEYS:
+            G = build_topology(kind, **OWN_KEYS[kind])
         else:
             G = build_topology(kind, **params)
         assert G.graph["hosts"]
