@@ -144,7 +144,7 @@ def load_run(path: str | Path) -> Result:
 
     ``summary`` is ``summary.json``'s (without ``wall_time_s``, which is in
     ``run.json``); a frame whose CSV file is missing (``links.csv``, ``shards.csv``)
-    is empty.
+    is empty, and ``faults`` (``faults.csv``) is None for a run without faults.
 
     Raises
     ------
@@ -156,10 +156,13 @@ def load_run(path: str | Path) -> Result:
         raise ResultsError(_not_a_run(path))
     document = _summary(path)
     frames = {}
-    names = [n for n in ("steps", "workers", "links", "shards") if n in Result.__dataclass_fields__]
+    names = [n for n in ("steps", "workers", "links", "shards", "faults") if n in Result.__dataclass_fields__]
     for name in names:
         file = path / f"{name}.csv"
-        frames[name] = pd.read_csv(file) if file.is_file() else pd.DataFrame()
+        if file.is_file():
+            frames[name] = pd.read_csv(file)
+        elif name != "faults":  # a run without [[faults]] has no faults.csv: Result.faults is None
+            frames[name] = pd.DataFrame()
     return Result(document.get("scenario", {}), document["summary"], **frames)
 
 

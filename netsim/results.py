@@ -2,8 +2,8 @@
 
 A run directory holds ``summary.json`` (deterministic: same scenario ⇒ same bytes),
 ``steps.csv`` (one row per step), ``workers.csv`` (one row per step and worker),
-``links.csv`` (one row per directed link), ``shards.csv`` (label histogram per worker)
-and ``run.json`` (wall time and versions, which
+``links.csv`` (one row per directed link), ``shards.csv`` (label histogram per worker),
+``faults.csv`` (one row per fault occurrence, with ``[[faults]]``) and ``run.json`` (wall time and versions, which
 naturally differ between runs). Every file is written atomically (temporary file in the
 same directory, then rename), and ``summary.json`` is written last, so a directory with a
 ``summary.json`` is complete.
@@ -82,6 +82,12 @@ class Result:
     link_timeline : pandas.DataFrame or None
         With ``record=True``: ``time_s, link, rate`` each time a directed link's total
         rate (bytes/s) changes; ``link`` indexes the rows of :attr:`links`.
+    faults : pandas.DataFrame or None
+        With ``[[faults]]``: one row per fault occurrence (:data:`netsim.faults.FAULT_COLUMNS`:
+        ``fault, kind, target, start_s, end_s, ...``), written to ``faults.csv``.
+    final_params : numpy.ndarray or None
+        The trained parameters (shape ``(num_params,)``) where the scheme records them
+        (BSP: rank 0's replica after the last step); not written to files.
     """
 
     scenario: dict
@@ -92,6 +98,8 @@ class Result:
     shards: pd.DataFrame = field(default_factory=pd.DataFrame)
     flows: pd.DataFrame | None = None
     link_timeline: pd.DataFrame | None = None
+    faults: pd.DataFrame | None = None
+    final_params: object = None
 
     def deterministic_summary(self) -> dict:
         """The summary without host-dependent keys (what ``summary.json`` holds)."""
@@ -106,11 +114,15 @@ class Result:
         (out / "summary.json").unlink(missing_ok=True)
         if not len(self.shards):
             (out / "shards.csv").unlink(missing_ok=True)
+        if self.faults is None or not len(self.faults):
+            (out / "faults.csv").unlink(missing_ok=True)
         atomic_write_text(out / "steps.csv", self.steps.to_csv(index=False, float_format="%.17g"))
         atomic_write_text(out / "workers.csv", self.workers.to_csv(index=False, float_format="%.17g"))
         atomic_write_text(out / "links.csv", self.links.to_csv(index=False, float_format="%.17g"))
         if len(self.shards):
             atomic_write_text(out / "shards.csv", self.shards.to_csv(index=False))
+        if self.faults is not None and len(self.faults):
+            atomic_write_text(out / "faults.csv", self.faults.to_csv(index=False, float_format="%.17g"))
         info = {k: self.summary[k] for k in NONDETERMINISTIC_KEYS if k in self.summary}
         info["netsim_version"] = self.summary.get("netsim_version")
         atomic_write_text(out / "run.json", json.dumps(info, indent=2) + "\n")

@@ -9,7 +9,10 @@ simulated time in microseconds (the trace-event format's unit):
 - process "links": one track per directed link that carried traffic, with a span per flow
   (``src → dst``, bytes) and a ``utilisation`` counter (fraction of the link's bandwidth
   in use, piecewise constant), present when the run was recorded (``simulate(...,
-  record=True)``).
+  record=True)``);
+- process "faults" (runs with ``[[faults]]``): one track per faulted target (link,
+  switch, worker) with a span per occurrence (a crash spans crash to resumed training;
+  one still active at the end runs to the end of the run), its costs in ``args``.
 
 Open the file in https://ui.perfetto.dev or ``chrome://tracing``.
 """
@@ -26,7 +29,7 @@ from netsim.results import Result, atomic_write_text
 
 __all__ = ["build_trace", "write_trace", "validate_trace"]
 
-_WORKERS_PID, _LINKS_PID = 1, 2
+_WORKERS_PID, _LINKS_PID, _FAULTS_PID = 1, 2, 3
 _US = 1e6
 
 
@@ -61,6 +64,7 @@ def build_trace(result: Result) -> dict:
             args = {"step": step, "bytes_sent": float(row.bytes_sent), "busy_s": float(getattr(row, "comm_busy_s", row.comm_s))}
             events.append(_span(_WORKERS_PID, rank, "communication", comm_start + wait, row.comm_s - wait, "communication", args))
     events.extend(_link_events(result))
+    events.extend(_fault_events(result))
     return {"traceEvents": events, "displayTimeUnit": "ns", "otherData": {"netsim": result.summary.get("netsim_version"), "scenario": result.summary.get("name")}}
 
 
@@ -83,6 +87,24 @@ def _link_events(result: Result) -> list[dict]:
             events.append(
                 {"ph": "C", "pid": _LINKS_PID, "tid": link, "name": f"utilisation {names.get(link, link)}", "ts": sample.time_s * _US, "args": {"utilisation": round(share, 12)}}
             )
+    return events
+
+
+def _fault_events(result: Result) -> list[dict]:
+    """One track per faulted target, one span per fault occurrence (``Result.faults``)."""
+    faults = getattr(result, "faults", None)
+    if faults is None or len(faults) == 0:
+        return []
+    targets = list(dict.fromkeys(str(t) for t in faults["target"]))
+    events = [_meta(_FAULTS_PID, None, "faults", "process_name")]
+    events += [_meta(_FAULTS_PID, tid, target, "thread_name") for tid, target in enumerate(targets)]
+    run_end = float(result.summary.get("sim_time_s") or 0.0)
+    for row in faults.itertuples(index=False):
+        end = row.end_s if isinstance(row.end_s, int | float) and math.isfinite(row.end_s) else max(run_end, row.start_s)
+        args = {"fault": f"faults[{int(row.fault)}]", "detail": str(row.detail), "effect": bool(row.effect)}
+        for key in ("bytes_lost", "bytes_resent", "flows_moved", "flows_stalled", "steps_lost", "recovery_s"):
+            args[key] = float(getattr(row, key))
+        events.append(_span(_FAULTS_PID, targets.index(str(row.target)), str(row.kind), row.start_s, end - row.start_s, "fault", args))
     return events
 
 

@@ -10,7 +10,8 @@ of colour blindness; heatmaps use viridis.
 kind                      what it shows
 ========================= ==================================================================
 ``convergence``           held-out loss and accuracy vs simulated time, one line per run,
-                          coloured by ``hue`` (:func:`plot_convergence`)
+                          coloured by ``hue`` (:func:`plot_convergence`); for one run with
+                          ``[[faults]]``, every fault marked (:func:`add_fault_markers`)
 ``metric``                a summary metric vs a swept key, one line per ``hue`` value,
                           mean ± standard deviation over repeats (:func:`plot_metric`)
 ``heatmap``               a summary metric over two swept keys (:func:`plot_heatmap`)
@@ -27,7 +28,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from netsim.load import is_run_dir, is_sweep_dir, load_results, load_run, load_steps
-from netsim.plots.runs import plot_links, plot_timeline
+from netsim.plots.runs import add_fault_markers, plot_links, plot_timeline, read_faults
 from netsim.plots.style import FORMATS, KINDS, OKABE_ITO, PlotError, metric_label, save_figure
 from netsim.plots.sweeps import plot_convergence, plot_heatmap, plot_metric
 
@@ -38,6 +39,7 @@ __all__ = [
     "plot_heatmap",
     "plot_links",
     "plot_timeline",
+    "add_fault_markers",
     "save_figure",
     "metric_label",
     "KINDS",
@@ -66,7 +68,12 @@ def plot(results: str | Path, kind: str, *, x=None, y=None, hue=None, metric=Non
     if not path.exists():
         raise PlotError(f"results path {str(path)!r} does not exist")
     if kind == "convergence":
-        return plot_convergence(load_steps(path), y=y, hue=hue)
+        steps = load_steps(path)
+        figure = plot_convergence(steps, y=y, hue=hue)
+        faults = read_faults(path) if is_run_dir(path) else None
+        if faults is not None and len(faults):
+            add_fault_markers(figure, faults, metric_label("end_s", steps["end_s"])[1])
+        return figure
     if kind in ("metric", "heatmap"):
         if not is_sweep_dir(path):
             raise PlotError(f"a {kind} plot needs a sweep directory (with results.csv); {str(path)!r} is not one")

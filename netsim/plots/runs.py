@@ -1,10 +1,21 @@
-"""Figures of one run: link utilisation and the per-worker step timeline."""
+"""Figures of one run: link utilisation, the per-worker step timeline, fault markers.
+
+:func:`add_fault_markers` shades, on every panel of a figure whose x axis is simulated
+time, the span of each fault occurrence of a run's ``faults.csv`` (one colour per kind;
+a crash is a solid line at the crash and a hatched span until training resumed) and
+adds a legend of the kinds; :func:`read_faults` reads the table of a run directory.
+``netsim plot RUN --kind convergence`` draws them when the run has faults.
+"""
 
 from __future__ import annotations
+
+import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from netsim.plots.style import (
@@ -18,7 +29,7 @@ from netsim.plots.style import (
     _unit,
 )
 
-__all__ = ["plot_links", "plot_timeline"]
+__all__ = ["plot_links", "plot_timeline", "add_fault_markers", "read_faults", "FAULT_STYLE"]
 
 def plot_links(links: pd.DataFrame, *, timeline: pd.DataFrame | None = None, sim_time: float | None = None, top: int = 40, title: str | None = None, ax=None) -> Figure:
     """Utilisation of each directed link: mean over the run, or over time.
@@ -154,4 +165,75 @@ def _link_timeline(timeline: pd.DataFrame, *, title=None, ax=None) -> Figure:
     panel.set_ylabel("directed link")
     panel.set_title("Link utilisation over time" + (f": {title}" if title else ""))
     fig.colorbar(mesh, ax=panel, label="utilisation (% of link bandwidth)")
+    return fig
+
+
+FAULT_STYLE: dict[str, tuple[str, str]] = {
+    "link_down": ("#D55E00", "link down"),
+    "switch_down": ("#CC79A7", "switch down"),
+    "link_degrade": ("#E69F00", "link degraded"),
+    "loss_rate": ("#F0E442", "packet loss"),
+    "straggler": ("#56B4E9", "straggler"),
+    "worker_crash": ("#000000", "worker crash"),
+}
+"""Colour (Okabe–Ito) and legend label of each fault kind (``link_up`` ends an outage: no marker)."""
+
+_SPAN_ALPHA = {"loss_rate": 0.45, "straggler": 0.4}  # pale colours need more ink; others 0.3
+
+
+def read_faults(run_dir: str | Path) -> pd.DataFrame | None:
+    """The ``faults.csv`` table of a run directory, or ``None`` when the run had no faults."""
+    path = Path(run_dir) / "faults.csv"
+    return pd.read_csv(path) if path.is_file() else None
+
+
+def add_fault_markers(fig: Figure, faults: pd.DataFrame, time_factor: float = 1.0, *, legend: bool = True) -> Figure:
+    """Mark each fault occurrence on every panel of ``fig`` (x axis: simulated time).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        A figure whose panels plot against simulated time divided by ``time_factor``.
+    faults : pandas.DataFrame
+        A run's faults table (``kind, start_s, end_s, effect``; ``end_s`` NaN: until the
+        end of the run).
+    time_factor : float
+        Seconds per unit of the x axis (``1e-3`` when it is in ms).
+    legend : bool
+        Add a legend of the kinds shown, below the panels.
+
+    Returns
+    -------
+    Figure
+        ``fig``.
+    """
+    rows = faults[(faults["kind"] != "link_up") & faults["effect"].astype(bool)]
+    shown: dict[str, tuple[str, str]] = {}
+    for panel in fig.axes:
+        left, right = panel.get_xlim()
+        for row in rows.itertuples(index=False):
+            color, label = FAULT_STYLE.get(row.kind, ("#888888", row.kind))
+            start = row.start_s / time_factor
+            end = row.end_s / time_factor if isinstance(row.end_s, int | float) and math.isfinite(row.end_s) else right
+            if row.kind == "worker_crash":
+                panel.axvline(start, color=color, linewidth=1.4, zorder=3)
+                if end > start:
+                    panel.axvspan(start, end, facecolor="none", edgecolor=color, hatch="///", linewidth=0, alpha=0.45, zorder=0)
+            else:
+                alpha = _SPAN_ALPHA.get(row.kind, 0.3)
+                panel.axvspan(start, max(end, start), color=color, alpha=alpha, linewidth=0, zorder=0)
+            shown[row.kind] = (color, label)
+        panel.set_xlim(left, right)
+    if legend and shown:
+        handles = []
+        for kind in FAULT_STYLE:
+            if kind in shown:
+                color, label = shown[kind]
+                if kind == "worker_crash":
+                    handles.append(Line2D([], [], color=color, linewidth=1.4, label=label))
+                    handles.append(Patch(facecolor="none", edgecolor=color, hatch="///", alpha=0.45, linewidth=0, label="recovering"))
+                else:
+                    alpha = _SPAN_ALPHA.get(kind, 0.3)
+                    handles.append(Patch(color=color, alpha=alpha, label=label))
+        fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize="small", frameon=False, title="faults")
     return fig

@@ -62,6 +62,10 @@ class TrainingJob:
         ``clip_grad_norm_``; ``clip_norm_type`` is the norm's order).
     clip_weights : float, optional
         Clip every parameter to ``[-clip_weights, clip_weights]`` after the update.
+    stretch : callable, optional
+        ``stretch(worker, seconds) -> seconds``: transient slowdowns of a computation
+        starting now (straggler faults, :mod:`netsim.faults.stragglers`), applied to
+        the compute model's time.
     """
 
     model: Model
@@ -78,6 +82,7 @@ class TrainingJob:
     clip_grad_norm: float | None = None
     clip_norm_type: float = 2.0
     clip_weights: float | None = None
+    stretch: Callable[[int, float], float] | None = None
     _flops: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
@@ -116,7 +121,10 @@ class TrainingJob:
         data = self.dataset
         loss, grad = self.model.loss_and_grad(state.params, data.X_train[batch], data.y_train[batch])
         rng = self.compute_rngs[state.rank] if self.compute_rngs is not None else None
-        return loss, grad, self.compute.compute_time(len(batch), self._flops, worker=state.rank, rng=rng)
+        seconds = self.compute.compute_time(len(batch), self._flops, worker=state.rank, rng=rng)
+        if self.stretch is not None:
+            seconds = self.stretch(state.rank, seconds)
+        return loss, grad, seconds
 
     def update(self, state: WorkerState, mean_grad: np.ndarray) -> np.ndarray:
         """Apply one step of the worker's optimizer with the averaged gradient (clipping included).

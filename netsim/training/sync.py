@@ -46,7 +46,7 @@ from netsim.training.compressed_exchange import (
 )
 from netsim.training.job import TrainingJob, WorkerState
 
-__all__ = ["Exchange", "StepLog", "start_bsp"]
+__all__ = ["Exchange", "StepLog", "start_bsp", "run_bsp_step"]
 
 
 @dataclass(frozen=True)
@@ -219,59 +219,83 @@ def _bsp_worker(
     log: StepLog,
     compressed: WorkerCompression | None = None,
 ):
-    rank, workers = state.rank, job.workers
+    for step in range(job.steps):
+        yield from run_bsp_step(env, comm, job, exchange, state, log, step, compressed=compressed)
+
+
+def run_bsp_step(
+    env,
+    comm: Communicator,
+    job: TrainingJob,
+    exchange: Exchange,
+    state: WorkerState,
+    log: StepLog,
+    step: int,
+    *,
+    compressed: WorkerCompression | None = None,
+    rank: int | None = None,
+    workers: int | None = None,
+):
+    """One BSP step of one worker (a SimPy generator): compute, exchange, update, record.
+
+    ``rank`` is the worker's rank in ``comm`` and ``workers`` the number of workers
+    averaged over; both default to the job's (``state.rank``, ``job.workers``) and differ
+    only after an elastic recovery shrank the job (:mod:`netsim.faults`). The row
+    appended to ``log`` names the worker ``state.rank``; rank 0 evaluates.
+    """
+    rank = state.rank if rank is None else rank
+    workers = job.workers if workers is None else workers
     algorithm, options = exchange.algorithm, exchange.options
     to_server = algorithm.kind == "parameter_server"
     pieces = exchange.buckets if compressed is None else compressed.units
-    for step in range(job.steps):
-        start = env.now
-        loss, grad, compute_time = job.gradient(state)
-        compute_end = start + compute_time
-        sent_before, busy = comm.bytes_sent[rank], 0.0
-        tally = None if compressed is None else WireTally()
-        if not exchange.overlap:
-            yield env.timeout(compute_time)
-        reduced = np.empty_like(grad)
-        for index, bucket in enumerate(pieces):
-            ready = start + compute_time * bucket.ready_fraction
-            if ready > env.now:
-                yield env.timeout(ready - env.now)
-            began = env.now
-            piece = grad[bucket.start : bucket.stop]
-            if compressed is not None:
-                out = yield from compressed.communicate(comm, index, piece, tally)
-            elif to_server:
-                out = yield from algorithm.run(comm, rank, piece, server=workers, **options)
-            else:
-                out = yield from algorithm.run(comm, rank, piece, **options)
-            reduced[bucket.start : bucket.stop] = out
-            busy += env.now - began
-        if compute_end > env.now:
-            yield env.timeout(compute_end - env.now)
-        if to_server:
-            state.params = reduced
-        else:  # a compressed exchange returns the aggregate (mean) itself
-            state.params = job.update(state, reduced / workers if compressed is None else reduced)
-        end = env.now
-        row = {
-            "step": step,
-            "worker": rank,
-            "start_s": start,
-            "compute_s": compute_time,
-            "comm_s": end - compute_end,
-            "comm_busy_s": busy,
-            "end_s": end,
-            "train_loss": loss,
-            "bytes_sent": comm.bytes_sent[rank] - sent_before,
-        }
-        if tally is not None:
-            row.update(tally.row())
-        log.worker_rows.append(row)
-        if rank == 0:
-            if job.should_evaluate(step):
-                log.evals[step] = job.evaluate(state.params)
-            if step == job.steps - 1:
-                log.final_params = state.params
+    start = env.now
+    loss, grad, compute_time = job.gradient(state)
+    compute_end = start + compute_time
+    sent_before, busy = comm.bytes_sent[rank], 0.0
+    tally = None if compressed is None else WireTally()
+    if not exchange.overlap:
+        yield env.timeout(compute_time)
+    reduced = np.empty_like(grad)
+    for index, bucket in enumerate(pieces):
+        ready = start + compute_time * bucket.ready_fraction
+        if ready > env.now:
+            yield env.timeout(ready - env.now)
+        began = env.now
+        piece = grad[bucket.start : bucket.stop]
+        if compressed is not None:
+            out = yield from compressed.communicate(comm, index, piece, tally)
+        elif to_server:
+            out = yield from algorithm.run(comm, rank, piece, server=workers, **options)
+        else:
+            out = yield from algorithm.run(comm, rank, piece, **options)
+        reduced[bucket.start : bucket.stop] = out
+        busy += env.now - began
+    if compute_end > env.now:
+        yield env.timeout(compute_end - env.now)
+    if to_server:
+        state.params = reduced
+    else:  # a compressed exchange returns the aggregate (mean) itself
+        state.params = job.update(state, reduced / workers if compressed is None else reduced)
+    end = env.now
+    row = {
+        "step": step,
+        "worker": state.rank,
+        "start_s": start,
+        "compute_s": compute_time,
+        "comm_s": end - compute_end,
+        "comm_busy_s": busy,
+        "end_s": end,
+        "train_loss": loss,
+        "bytes_sent": comm.bytes_sent[rank] - sent_before,
+    }
+    if tally is not None:
+        row.update(tally.row())
+    log.worker_rows.append(row)
+    if rank == 0:
+        if job.should_evaluate(step):
+            log.evals[step] = job.evaluate(state.params)
+        if step == job.steps - 1:
+            log.final_params = state.params
 
 
 def _bsp_server(comm: Communicator, job: TrainingJob, exchange: Exchange, server: int, log: StepLog):
