@@ -18,11 +18,12 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 nbformat = pytest.importorskip("nbformat")
 
 
-def test_the_three_notebooks_exist():
+def test_the_bundled_notebooks_exist():
     assert [p.name for p in NOTEBOOKS] == [
         "01_quickstart.ipynb",
         "02_protocol_sweep.ipynb",
         "03_compression_time_to_accuracy.ipynb",
+        "04_llm_parallelism.ipynb",
     ]
 
 
