@@ -9,12 +9,12 @@ math (NumPy) simulated together. The curated public API:
 - :func:`run_sweep`, :func:`load_results`, :func:`plot`, :func:`write_trace` (imported on
   first use): sweeps, results as pandas DataFrames, figures, Perfetto traces.
 - subpackages :mod:`netsim.topology`, :mod:`netsim.network`, :mod:`netsim.collectives`,
-  :mod:`netsim.training`; units in :mod:`netsim.units`; errors in :mod:`netsim.exceptions`.
+  :mod:`netsim.training`, :mod:`netsim.faults` (``[[faults]]``: failures and recovery), :mod:`netsim.workload` (size-only sharded LLM jobs); units in :mod:`netsim.units`; errors in :mod:`netsim.exceptions`.
 """
 
 __version__ = "0.1.0"
 
-from netsim import collectives, network, topology, training, units
+from netsim import collectives, faults, network, topology, training, units, workload
 from netsim.collectives import Communicator, algorithms, get_algorithm, simulate_collective
 from netsim.exceptions import (
     NetsimError,
@@ -69,7 +69,9 @@ __all__ = [
     "network",
     "topology",
     "training",
+    "faults",
     "units",
+    "workload",
     "load_results",
     "run_sweep",
     "plot",

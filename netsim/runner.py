@@ -19,12 +19,14 @@ from netsim.collectives import Communicator, get_algorithm
 from netsim.collectives.gossip import mixing_matrix
 from netsim.collectives.placement import place_ranks
 from netsim.exceptions import ScenarioError, TopologyError
+from netsim.faults import build_faults
 from netsim.guards import TrackedEnvironment, run_guarded, steps_done
 from netsim.network import make_network
 from netsim.network.recorder import FlowRecorder
 from netsim.results import Result
 from netsim.scenario import Scenario, TopologySpec, load_scenario
 from netsim.topology import Router, build_topology, from_file
+from netsim.topology.registry import SCENARIO_KEYS
 from netsim.trace import flows_frame, timeline_frame
 from netsim.training import ComputeModel, make_dataset, make_model, make_optimizer, shard
 from netsim.training.asp import start_asp
@@ -46,7 +48,7 @@ DEFAULT_SSP_BOUND = 3
 DEFAULT_LOCAL_STEPS = 4
 """Local steps between averages of ``training.sync = "local_sgd"`` when ``training.local_steps`` is not given."""
 
-_STREAMS = ("dataset", "sharding", "init", "routing", "samplers", "compute", "compression")
+_STREAMS = ("dataset", "sharding", "init", "routing", "samplers", "compute", "compression", "network", "faults")
 """Seed streams, in spawn order (append new ones at the end: earlier streams keep their seeds)."""
 
 
@@ -71,6 +73,10 @@ def build_graph(spec: TopologySpec, base_dir: str | Path = ".") -> nx.Graph:
         params["hosts_left"], params["hosts_right"] = (hosts + 1) // 2, hosts // 2
         params["bottleneck_bandwidth"] = spec.bottleneck_bandwidth
         params["bottleneck_latency"] = spec.bottleneck_latency
+    elif spec.kind in SCENARIO_KEYS:  # gpu_cluster, multi_dc, edge: their own keys, unchanged
+        params = {key: getattr(spec, key) for key in SCENARIO_KEYS[spec.kind] if getattr(spec, key) is not None}
+        if spec.datacenter is not None:
+            params["datacenter"] = build_graph(spec.datacenter, base_dir)
     try:
         return build_topology(spec.kind, **params)
     except TopologyError as exc:
@@ -167,6 +173,10 @@ def simulate(scenario: Scenario | str | Path, overrides=None, *, record: bool = 
         scenario = load_scenario(scenario, overrides)
     elif overrides:
         raise ValueError("overrides apply to scenario files; use scenario_from_dict for documents")
+    if scenario.training.workload == "llm":  # size-only sharded LLM job (netsim.workload)
+        from netsim.workload import simulate_llm
+
+        return simulate_llm(scenario, record=record)
     wall_start = time.perf_counter()
     streams = dict(zip(_STREAMS, np.random.SeedSequence(scenario.seed).spawn(len(_STREAMS)), strict=True))
 
@@ -184,7 +194,11 @@ def simulate(scenario: Scenario | str | Path, overrides=None, *, record: bool = 
 
     env = TrackedEnvironment()  # remembers its processes, to name stuck ones (netsim.guards)
     routing_seed = int(streams["routing"].generate_state(1)[0])
-    network = make_network(scenario.network.model, env, graph, Router(graph, mode=scenario.topology.routing, seed=routing_seed))
+    router = Router(graph, mode=scenario.topology.routing, seed=routing_seed)
+    network = make_network(
+        scenario.network.model, env, graph, router, transport=scenario.network.build_transport(),
+        seed=int(streams["network"].generate_state(1)[0]), **scenario.network.model_options(),
+    )
     network.recorder = recorder
     comm = Communicator(env, network, placement)
     buckets = plan_buckets(job.model.tensors(), job.initial_params.itemsize, spec.bucket_size, spec.first_bucket_size)
@@ -197,18 +211,30 @@ def simulate(scenario: Scenario | str | Path, overrides=None, *, record: bool = 
         check_compression(compressor, sync, algorithm)
         compression = Compression(compressor, streams["compression"], tensor_shapes(job.model))
     exchange = Exchange(algorithm, buckets, spec.overlap, options, compression)
-    log = _start(scenario, env, comm, job, exchange)
+    faults = None
+    if scenario.faults or scenario.training.checkpoint_every is not None:  # netsim.faults
+        faults = build_faults(scenario, env, network, graph, comm, job, exchange, streams["faults"])
+        log = faults.start_training(lambda: _start(scenario, env, comm, job, exchange))
+        faults.arm(env.alive())
+    else:
+        log = _start(scenario, env, comm, job, exchange)
+
+    def progress():
+        return steps_done(log.worker_rows, workers), job.steps
+
     run_guarded(
         env,
         max_sim_time=scenario.run.max_sim_time,
         max_wall_time=scenario.run.max_wall_time,
         comm=comm,
-        progress=lambda: (steps_done(log.worker_rows, workers), job.steps),
+        progress=progress if faults is None else faults.progress(progress),
         role=lambda rank: f"{'worker' if rank < workers else 'server'} {rank} on {comm.hosts[rank]}",
         wall_start=wall_start,
     )
 
     steps = pd.DataFrame(log.steps_table())
+    if faults is not None:
+        steps = faults.annotate(steps)
     worker_rows = pd.DataFrame(log.worker_rows).sort_values(["step", "worker"], kind="stable").reset_index(drop=True)
     links = pd.DataFrame(network.link_stats())
     evaluated = steps[steps["step"].isin(list(log.evals))]  # by step: a diverged run evaluates to NaN
@@ -234,6 +260,8 @@ def simulate(scenario: Scenario | str | Path, overrides=None, *, record: bool = 
         "final_loss": float(evaluated["test_loss"].iloc[-1]),
         "final_accuracy": float(evaluated["test_accuracy"].iloc[-1]),
         **time_to_target(steps, scenario.training.target_accuracy, scenario.training.target_loss),
+        **(network.transport_summary() if scenario.network.reports_transport else {}),
+        **(faults.summary() if faults is not None else {}),
         "seed": scenario.seed,
         "netsim_version": netsim.__version__,
         "wall_time_s": time.perf_counter() - wall_start,
@@ -241,7 +269,8 @@ def simulate(scenario: Scenario | str | Path, overrides=None, *, record: bool = 
     shards = label_table(job) if job.dataset.task == "classification" else pd.DataFrame()
     flows = flows_frame(recorder) if recorder is not None else None
     timeline = timeline_frame(recorder) if recorder is not None else None
-    return Result(scenario.to_dict(), summary, steps, worker_rows, links, shards, flows, timeline)
+    fault_table = faults.log.frame() if faults is not None else None
+    return Result(scenario.to_dict(), summary, steps, worker_rows, links, shards, flows, timeline, fault_table, getattr(log, "final_params", None))
 
 
 def _start(scenario: Scenario, env, comm, job: TrainingJob, exchange: Exchange):

@@ -39,7 +39,9 @@ from pydantic import (
 )
 
 from netsim.exceptions import ScenarioError
+from netsim.faults.spec import FaultSpec, check_faults, parse_faults
 from netsim.units import parse_bandwidth, parse_flops, parse_size, parse_time
+from netsim.workload.spec import ParallelSpec, WorkloadSpec, check_llm_scenario
 
 __all__ = [
     "Scenario",
@@ -169,6 +171,16 @@ _KIND_ONLY_KEYS = {
     "file": ("path",),
     "fat_tree": ("k",),
     "torus": ("dims",),
+    "gpu_cluster": (
+        "nodes", "gpus_per_node", "node_type", "fabric", "nvlink_bandwidth", "nvlink_latency",
+        "pcie_bandwidth", "pcie_latency", "nics_per_node", "nic_bandwidth", "nic_latency",
+        "fabric_latency", "nodes_per_leaf", "spines", "oversubscription",
+    ),
+    "multi_dc": ("datacenters", "wan_bandwidth", "distance_km", "wan_latency", "datacenter"),
+    "edge": (
+        "devices", "access", "uplink", "downlink", "radio_latency", "jitter", "loss", "jitter_seed",
+        "edge_bandwidth", "edge_latency", "cloud", "cloud_bandwidth", "cloud_latency", "server",
+    ),
 }
 
 
@@ -186,6 +198,8 @@ class TopologySpec(_Spec):
     Dumbbell only: ``bottleneck_bandwidth``, ``bottleneck_latency`` (hosts split evenly
     between the two sides). File only: ``path`` (relative to the scenario file).
     ``routing``: shortest | ecmp (ECMP choices seeded from the scenario seed).
+    ``gpu_cluster``, ``multi_dc`` (with a nested ``datacenter`` table) and ``edge`` take
+    their own keys instead of ``bandwidth``/``latency`` (docs/clusters.md).
     """
 
     kind: Annotated[str, BeforeValidator(_one_of("topology"))] = "star"
@@ -203,13 +217,52 @@ class TopologySpec(_Spec):
     k: int | None = Field(default=None, ge=2, le=64)
     dims: list[int] | None = None
     routing: Annotated[str, BeforeValidator(_choice("shortest", "ecmp"))] = "shortest"
+    # gpu_cluster (netsim.topology.gpu_cluster; presets node_type, fabric)
+    nodes: int | None = Field(default=None, ge=1, le=MAX_HOSTS)
+    gpus_per_node: int | None = Field(default=None, ge=1, le=MAX_HOSTS)
+    node_type: str | None = None
+    fabric: str | None = None
+    nvlink_bandwidth: Bandwidth | None = None
+    nvlink_latency: Latency | None = None
+    pcie_bandwidth: Bandwidth | None = None
+    pcie_latency: Latency | None = None
+    nics_per_node: int | None = Field(default=None, ge=1)
+    nic_bandwidth: Bandwidth | None = None
+    nic_latency: Latency | None = None
+    fabric_latency: Latency | None = None
+    nodes_per_leaf: int | None = Field(default=None, ge=1)
+    spines: int | None = Field(default=None, ge=1, le=MAX_HOSTS)
+    # multi_dc (netsim.topology.multi_dc): the datacenters are [topology.datacenter]
+    datacenters: int | None = Field(default=None, ge=2, le=1000)
+    wan_bandwidth: Bandwidth | None = None
+    distance_km: float | list[list[float]] | None = None
+    wan_latency: Latency | None = None
+    datacenter: TopologySpec | None = None
+    # edge (netsim.topology.edge; preset access)
+    devices: int | None = Field(default=None, ge=1, le=MAX_HOSTS)
+    access: str | None = None
+    uplink: Bandwidth | None = None
+    downlink: Bandwidth | None = None
+    radio_latency: Latency | None = None
+    jitter: Latency | None = None
+    loss: float | None = Field(default=None, ge=0, lt=1)
+    jitter_seed: int | None = Field(default=None, ge=0, lt=2**63)
+    edge_bandwidth: Bandwidth | None = None
+    edge_latency: Latency | None = None
+    cloud: bool | None = None
+    cloud_bandwidth: Bandwidth | None = None
+    cloud_latency: Latency | None = None
+    server: Annotated[str, BeforeValidator(_choice("edge", "cloud"))] | None = None
 
     @model_validator(mode="after")
     def _kind_specific(self) -> TopologySpec:
-        for kind, keys in _KIND_ONLY_KEYS.items():
+        for keys in _KIND_ONLY_KEYS.values():
             for key in keys:
-                if kind != self.kind and getattr(self, key) is not None:
-                    raise ValueError(f"topology.{key} applies only to kind = {kind!r}, not {self.kind!r}")
+                owners = [kind for kind, names in _KIND_ONLY_KEYS.items() if key in names]
+                if self.kind not in owners and getattr(self, key) is not None:
+                    raise ValueError(f"topology.{key} applies only to kind = {' or '.join(map(repr, owners))}, not {self.kind!r}")
+        if self.kind in ("gpu_cluster", "multi_dc", "edge"):
+            return self._check_own_keys()
         if self.kind == "file":
             if self.path is None:
                 raise ValueError("topology.path is required when kind = 'file'")
@@ -221,11 +274,122 @@ class TopologySpec(_Spec):
             raise ValueError("topology.hosts must be at least 2 for a dumbbell")
         return self
 
+    def _check_own_keys(self) -> TopologySpec:
+        """Checks of the kinds that take their own keys (netsim.topology.registry.SCENARIO_KEYS)."""
+        from netsim.topology import ACCESS_PRESETS, FABRICS, NODE_TYPES
+
+        instead = {"gpu_cluster": "nic_bandwidth, nvlink_bandwidth", "multi_dc": "wan_bandwidth, or set them in [topology.datacenter]", "edge": "uplink, downlink, radio_latency"}
+        for key in ("bandwidth", "latency"):
+            if key in self.model_fields_set:
+                raise ValueError(f"topology.{key} does not apply to kind = {self.kind!r} (use {instead[self.kind]})")
+        for key, presets in (("node_type", NODE_TYPES), ("fabric", FABRICS), ("access", ACCESS_PRESETS)):
+            value = getattr(self, key)
+            if value is not None and value not in presets:
+                raise ValueError(f"topology.{key}: {_short(value)} is not accepted{_did_you_mean(str(value), list(presets))}; accepted: {', '.join(presets)}")
+        if self.kind == "gpu_cluster" and self.nodes is None and self.hosts is None:
+            raise ValueError("topology.nodes (servers) or topology.hosts (GPUs) is required for kind = 'gpu_cluster'")
+        if self.kind != "gpu_cluster" and self.hosts is not None:
+            where = "topology.datacenter.hosts" if self.kind == "multi_dc" else "topology.devices"
+            raise ValueError(f"topology.hosts does not apply to kind = {self.kind!r} (set {where})")
+        if self.kind == "multi_dc":
+            if self.datacenter is None:
+                raise ValueError("a [topology.datacenter] table (the topology of each datacenter) is required for kind = 'multi_dc'")
+            if self.datacenter.kind in ("multi_dc", "edge"):
+                raise ValueError(f"topology.datacenter.kind = {self.datacenter.kind!r} is not accepted inside a datacenter")
+            if "routing" in self.datacenter.model_fields_set:
+                raise ValueError("topology.datacenter.routing does not apply (set topology.routing for the whole network)")
+            if (self.distance_km is None) == (self.wan_latency is None):
+                raise ValueError("kind = 'multi_dc' needs topology.distance_km or topology.wan_latency (one of them)")
+        if self.kind == "edge":
+            if self.devices is None:
+                raise ValueError("topology.devices is required for kind = 'edge'")
+            if self.routing != "shortest":
+                raise ValueError("topology.routing must be 'shortest' for kind = 'edge' (its one-way radio paths rely on the shortest-path tie-break)")
+        return self
+
+
+def _transport_name(value: Any) -> Any:
+    from netsim.transport import canonical_name
+
+    return canonical_name(value)  # checked (naming network.transport) when the profile is built
+
+
+def _mtu(value: Any) -> int | None:
+    from netsim.transport.registry import parse_option
+
+    return None if value is None else parse_option("mtu", value)
+
+
+def _probability(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+        raise ValueError(f"expected a probability 0 <= p < 1 (e.g. 0.001 for 0.1 %), got {_short(value) or type(value).__name__}")
+    return float(value)
+
+
+def _buffer(value: Any) -> int | None:
+    if value is None:
+        return None
+    number = parse_size(value)
+    if not 1 <= number < math.inf or number != math.floor(number):
+        raise ValueError(f"expected a whole number of bytes >= 1 (e.g. \"64KiB\"), got {_short(value)}")
+    return int(number)
+
 
 class NetworkSpec(_Spec):
-    """``[network]``: ``model`` = flow (fluid max-min sharing, default) | analytic (alpha-beta)."""
+    """``[network]``: the network model and the transport protocol.
+
+    ``model`` = flow (fluid max-min sharing, default) | analytic (alpha-beta) | any
+    registered model (``netsim list models``). ``transport`` = ideal (default: no protocol
+    cost) | tcp | udp | rocev2 | grpc | rest (``netsim list transports``); ``mtu``: IP MTU
+    in bytes of every framed transport (default 1500). Option tables ``[network.tcp]``,
+    ``[network.udp]``, ``[network.rocev2]``, ``[network.grpc]``, ``[network.rest]``,
+    ``[network.ideal]`` tune each profile (grpc and rest also take ``[network.tcp]``); see
+    :mod:`netsim.transport.tables`. ``loss_rate``: probability that a link loses a frame,
+    ``0 <= p < 1`` (the fluid models charge its expected cost through the transport; the
+    packet model draws it). ``buffer`` (bytes per switch port) and ``ecn`` (bool) are for
+    the packet model; the fluid models, which have no queues, ignore them.
+    """
 
     model: Annotated[str, BeforeValidator(_one_of("network"))] = "flow"
+    transport: Annotated[str, BeforeValidator(_transport_name)] = "ideal"
+    mtu: Annotated[int | None, BeforeValidator(_mtu)] = None
+    loss_rate: Annotated[float, BeforeValidator(_probability)] = 0.0
+    buffer: Annotated[int | None, BeforeValidator(_buffer)] = None
+    ecn: bool = False
+    ideal: dict[str, Any] | None = None
+    tcp: dict[str, Any] | None = None
+    udp: dict[str, Any] | None = None
+    rocev2: dict[str, Any] | None = None
+    grpc: dict[str, Any] | None = None
+    rest: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _transport_builds(self) -> NetworkSpec:
+        self.build_transport()
+        return self
+
+    def transport_tables(self) -> dict[str, dict]:
+        """The ``[network.<profile>]`` tables that are given."""
+        from netsim.transport import TABLES
+
+        return {name: getattr(self, name) for name in TABLES if getattr(self, name) is not None}
+
+    def build_transport(self):
+        """The :class:`~netsim.transport.TransportProfile` this table describes."""
+        from netsim.transport import transport_from_tables
+
+        return transport_from_tables(self.transport, mtu=self.mtu, tables=self.transport_tables())
+
+    def model_options(self) -> dict:
+        """Keyword options of the network model (:func:`~netsim.network.make_network`), seed aside."""
+        return {"loss_rate": self.loss_rate, "buffer": self.buffer, "ecn": self.ecn}
+
+    @property
+    def reports_transport(self) -> bool:
+        """Whether the scenario sets a transport key (then the summary reports transport counters)."""
+        from netsim.transport import TABLES
+
+        return bool(self.model_fields_set & {"transport", "mtu", "loss_rate", *TABLES})
 
 
 class CommunicationSpec(_Spec):
@@ -363,11 +527,14 @@ class TrainingSpec(_Spec):
     dirichlet_alpha: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     eval_every: int = Field(default=1, ge=1)
     sync: Annotated[str, BeforeValidator(_choice(*SYNC_SCHEMES))] = "bsp"
+    workload: Annotated[str, BeforeValidator(_choice("math", "llm"))] = "math"  # llm: [workload] + [parallel] (netsim.workload)
     ssp_bound: int | None = Field(default=None, ge=0)
     local_steps: int | None = Field(default=None, ge=1)
     target_accuracy: float | None = Field(default=None, ge=0, le=1)
     target_loss: float | None = Field(default=None, ge=0, allow_inf_nan=False)
     compression: CompressionSpec | None = None
+    checkpoint_every: int | None = Field(default=None, ge=1)  # faults: steps between checkpoints (netsim.faults.workers)
+    checkpoint_host: str | None = None  # faults: host storing checkpoints (default: the last host without a worker)
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainingSpec:
@@ -501,6 +668,9 @@ class Scenario(_Spec):
     training: TrainingSpec = TrainingSpec()
     compute: ComputeSpec = ComputeSpec()
     run: RunSpec = RunSpec()
+    workload: WorkloadSpec | None = None  # [workload] of training.workload = "llm" (netsim.workload.spec)
+    parallel: ParallelSpec | None = None  # [parallel] of training.workload = "llm"
+    faults: Annotated[list[FaultSpec], BeforeValidator(parse_faults)] = []  # [[faults]] tables (netsim.faults)
     _base_dir: str = PrivateAttr(default=".")
 
     @property
@@ -510,7 +680,8 @@ class Scenario(_Spec):
 
     @model_validator(mode="after")
     def _enough_hosts(self) -> Scenario:
-        if self.topology.hosts is None:
+        check_llm_scenario(self)  # [workload] / [parallel] of the llm workload (netsim.workload.spec)
+        if self.topology.hosts is None or self.training.workload == "llm":
             return self
         from netsim.collectives import get_algorithm
 
@@ -559,6 +730,12 @@ class Scenario(_Spec):
             raise ValueError(f"communication.overlap, chunks and group_size do not apply to training.sync = {sync!r}")
         return self
 
+    @model_validator(mode="after")
+    def _faults_fit(self) -> Scenario:
+        if self.faults or self.training.checkpoint_every is not None or self.training.checkpoint_host is not None:
+            check_faults(self)  # netsim.faults.spec: network model, sync scheme, checkpoints
+        return self
+
     def to_dict(self) -> dict:
         """The resolved scenario as plain data (quantities in SI base units)."""
         return self.model_dump(mode="json")
@@ -601,13 +778,24 @@ def apply_overrides(document: dict, overrides: list[str] | dict[str, Any] | None
         node = result
         parts = key.split(".")
         for depth, part in enumerate(parts[:-1]):
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
+            child = node[_index(node, part, key, parts[:depth])] if isinstance(node, list) else node.setdefault(part, {})
+            if not isinstance(child, dict | list):
                 where = ".".join(parts[: depth + 1])
                 raise ScenarioError(f"override {_short(key)}: {_short(where)} is a value, not a table")
             node = child
-        node[parts[-1]] = _deep_copy(value, tuple(parts))
+        last = _index(node, parts[-1], key, parts[:-1]) if isinstance(node, list) else parts[-1]
+        node[last] = _deep_copy(value, tuple(parts))
     return result
+
+
+def _index(items: list, part: str, key: str, where: list[str]) -> int:
+    """The position ``part`` names in a list (``faults.0.time``: entry 0 of ``faults``)."""
+    if not part.isdigit() or int(part) >= len(items):
+        raise ScenarioError(
+            f"override {_short(key)}: {_short('.'.join(where))} is a list of {len(items)}; "
+            f"name an entry by its position from 0, got {_short(part)}"
+        )
+    return int(part)
 
 
 MAX_DEPTH = 32

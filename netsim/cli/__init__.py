@@ -63,3 +63,4 @@ from netsim.cli import plot as _plot  # noqa: E402,F401
 from netsim.cli import run as _run  # noqa: E402,F401
 from netsim.cli import sweep as _sweep  # noqa: E402,F401
 from netsim.cli import topology as _topology  # noqa: E402,F401
+from netsim.cli import validate as _validate  # noqa: E402,F401

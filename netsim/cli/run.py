@@ -77,11 +77,53 @@ def _target_rows(summary: dict) -> list[tuple[str, str]]:
     return rows
 
 
+def _transport_rows(summary: dict) -> list[tuple[str, str]]:
+    """Transport, goodput and loss rows, when the scenario sets a transport (``network.transport``, ...)."""
+    if "transport" not in summary:
+        return []
+    rows = [("transport", f"{summary['transport']}, goodput {summary['goodput_fraction']:.4f} of the wire bytes")]
+    if summary["loss_rate"]:
+        rows.append(
+            (f"  loss {summary['loss_rate']:g} per link", f"{format_size(summary['bytes_retransmitted'], 4)} resent, "
+             f"{format_size(summary['bytes_dropped'], 4)} dropped")
+        )
+    return rows
+
+
+def _fault_rows(summary: dict) -> list[tuple[str, str]]:
+    """Fault rows, when the scenario has ``[[faults]]`` or checkpoints (:mod:`netsim.faults`)."""
+    if "faults_injected" not in summary:
+        return []
+    rows = [
+        ("faults injected", str(summary["faults_injected"])),
+        ("  bytes lost / resent", f"{format_size(summary['bytes_lost'], 4)} / {format_size(summary['bytes_resent'], 4)}"),
+        ("  steps lost", str(summary["steps_lost"])),
+        ("  time recovering", format_time(summary["recovery_time_s"], 6)),
+    ]
+    if "checkpoints" in summary:
+        rows.append(("  checkpoints", f"{summary['checkpoints']} ({format_time(summary['checkpoint_time_s'], 6)} writing)"))
+        rows.append(("  workers at the end", str(summary["final_workers"])))
+    return rows
+
+
 def _print_summary(summary: dict, out_dir: Path) -> None:
     table = Table(title=f"netsim run: {summary['name']}", show_header=False, title_justify="left")
     table.add_column("metric", style="bold")
     table.add_column("value")
-    rows = [
+    if summary.get("workload") == "llm":  # size-only LLM step (netsim.workload): its own rows
+        from netsim.workload.report import summary_rows
+
+        rows = [*summary_rows(summary), ("results", str(out_dir))]
+    else:
+        rows = _math_rows(summary, out_dir)
+    for name, value in rows:
+        table.add_row(name, value)
+    Console(highlight=False).print(table)
+
+
+def _math_rows(summary: dict, out_dir: Path) -> list[tuple[str, str]]:
+    """Table rows of a run with real gradient math."""
+    return [
         ("topology", f"{summary['topology']}, {summary['hosts']} hosts, {summary['workers']} workers"),
         ("algorithm", f"{summary['algorithm']} on the {summary['network_model']} network model"),
         ("steps", str(summary["steps"])),
@@ -90,6 +132,8 @@ def _print_summary(summary: dict, out_dir: Path) -> None:
         ("  compute", format_time(summary["mean_compute_time_s"], 6)),
         ("  communication", format_time(summary["mean_comm_time_s"], 6)),
         ("bytes on the wire", f"{format_size(summary['bytes_sent'], 4)} ({summary['bytes_sent']:.0f} B)"),
+        *_transport_rows(summary),
+        *_fault_rows(summary),
         ("model size", format_size(summary["model_bytes"], 4)),
         ("final loss (held-out)", f"{summary['final_loss']:.6g}"),
         ("final accuracy (held-out)", f"{summary['final_accuracy']:.4f}"),
@@ -98,6 +142,3 @@ def _print_summary(summary: dict, out_dir: Path) -> None:
         ("wall time", f"{summary['wall_time_s']:.3f} s"),
         ("results", str(out_dir)),
     ]
-    for name, value in rows:
-        table.add_row(name, value)
-    Console(highlight=False).print(table)
