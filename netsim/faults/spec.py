@@ -235,12 +235,14 @@ class _Timed(_Fault):
         return self.end if self.end is not None else math.inf
 
 
-class _OnLinks(_Timed):
+class _LinkTargets(BaseModel):
+    """``link`` (one link) or ``links`` (a list): exactly one of them."""
+
     link: Link | None = None
     links: Links | None = None
 
     @model_validator(mode="after")
-    def _one_target(self) -> _OnLinks:
+    def _one_target(self):
         _check_links(self)
         return self
 
@@ -250,6 +252,10 @@ class _OnLinks(_Timed):
 
     def target(self) -> str:
         return ", ".join(f"{u}-{v}" for u, v in self.edges())
+
+
+class _OnLinks(_Timed, _LinkTargets):
+    pass
 
 
 def _check_links(fault) -> None:
@@ -264,25 +270,11 @@ class LinkDown(_OnLinks):
     kind: Literal["link_down"]
 
 
-class LinkUp(_Fault):
+class LinkUp(_Fault, _LinkTargets):
     """``link_up``: at ``time``, links brought down without an end come back."""
 
     kind: Literal["link_up"]
     time: Time
-    link: Link | None = None
-    links: Links | None = None
-
-    @model_validator(mode="after")
-    def _one_target(self) -> LinkUp:
-        _check_links(self)
-        return self
-
-    def edges(self) -> list[tuple[str, str]]:
-        """The links named, as ``(u, v)`` pairs."""
-        return [self.link] if self.link is not None else list(self.links)
-
-    def target(self) -> str:
-        return ", ".join(f"{u}-{v}" for u, v in self.edges())
 
 
 class SwitchDown(_Timed):
