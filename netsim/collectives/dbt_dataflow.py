@@ -48,24 +48,33 @@ class DoubleBinaryTreeFlow:
         (:func:`~netsim.collectives.double_binary_tree.dtree`).
     """
 
-    __slots__ = ("env", "transfer", "hosts", "p", "trees", "sent", "messages", "origin", "_box")
+    __slots__ = ("env", "transfer", "hosts", "p", "stride", "trees", "sent", "messages", "origin", "_box")
 
     def __init__(self, comm: Communicator, trees: Callable[[int, int], list]):
         self.env = comm.env
         self.transfer = comm.network.transfer
         self.hosts = comm.hosts
         self.p = comm.size
+        self.stride = 4 * comm.size  # key step from one chunk to the next (see key())
         self.trees = trees
         self.sent, self.messages, self.origin = comm.accounts()
         self._box: dict[int, Event] = {}
 
-    def message(self, child: int, t: int, i: int, direction: int) -> Event:
-        """The delivery event of chunk ``i`` between ``child`` and its parent in tree ``t``.
+    @staticmethod
+    def key(child: int, t: int, direction: int) -> int:
+        """Key of chunk 0's message between ``child`` and its parent in tree ``t``.
+
+        Chunk ``i``'s key is ``key(child, t, direction) + i * stride``: one integer per
+        message, ``((i · p + child) · 2 + t) · 2 + direction``.
+        """
+        return (child * 2 + t) * 2 + direction
+
+    def message(self, key: int) -> Event:
+        """The delivery event of the message with ``key`` (see :meth:`key`).
 
         Made by whichever of sender and receiver asks first, handed to the other (and
         forgotten) on the second call, as :meth:`Communicator.send`/``recv`` do.
         """
-        key = ((i * self.p + child) * 2 + t) * 2 + direction
         event = self._box.pop(key, None)
         if event is None:
             event = self._box[key] = Event(self.env)
@@ -93,7 +102,8 @@ class DoubleBinaryTreeFlow:
             if parent is None:
                 ready = [Event(env) for _ in range(chunks)]
             else:
-                ready = [self.message(rank, t, i, _DOWN) for i in range(chunks)]
+                key, stride = self.key(rank, t, _DOWN), self.stride
+                ready = [self.message(key + i * stride) for i in range(chunks)]
             for child in children:
                 stream = _Stream(self, rank, t, child, ready, sizes, elem)
                 starts.append(stream.start)
@@ -121,12 +131,13 @@ def _finish(event: Event) -> None:
 class _Stream:
     """Rank ``rank`` forwards each chunk to ``child`` once it has it and the previous one is delivered."""
 
-    __slots__ = ("flow", "rank", "t", "child", "ready", "sizes", "elem", "i", "done", "forward", "delivered")
+    __slots__ = ("flow", "rank", "t", "child", "ready", "sizes", "elem", "i", "key", "done", "forward", "delivered")
 
     def __init__(self, flow, rank, t, child, ready, sizes, elem):
         self.flow, self.rank, self.t, self.child = flow, rank, t, child
         self.ready, self.sizes, self.elem = ready, sizes, elem
         self.i = 0
+        self.key = flow.key(child, t, _DOWN)  # of the current chunk's message to the child
         self.done = Event(flow.env)
         self.forward = self._forward  # bound once: one callback object per stream, not per chunk
         self.delivered = self._delivered
@@ -146,12 +157,13 @@ class _Stream:
         else:
             size = len(piece) * self.elem
         flow = self.flow
-        message = flow.message(self.child, self.t, i, _DOWN)
+        message = flow.message(self.key)
         flow.send(self.rank, self.child, message, piece, size)
         message.callbacks.append(self.delivered)
 
     def _delivered(self, _event: Event) -> None:
         self.i += 1
+        self.key += self.flow.stride
         if self.i == len(self.ready):
             _finish(self.done)
             self.forward = self.delivered = None  # break the reference cycles
@@ -168,13 +180,19 @@ class _Up:
     callback is registered on a slot before that.
     """
 
-    __slots__ = ("flow", "rank", "t", "parent", "children", "pieces", "sizes", "ready", "i", "j", "total", "done", "take", "sent")
+    __slots__ = (
+        "flow", "rank", "t", "parent", "children", "pieces", "sizes", "ready", "i", "j", "total", "done", "take",
+        "sent", "keys", "key",
+    )
 
     def __init__(self, flow, rank, t, parent, children, pieces, sizes, ready):
         self.flow, self.rank, self.t, self.parent, self.children = flow, rank, t, parent, children
         self.pieces, self.sizes, self.ready = pieces, sizes, ready
         self.i = self.j = 0
         self.total = None
+        # Keys of chunk 0's messages from each child, and to the parent (chunk i: + i · stride).
+        self.keys = [flow.key(child, t, _UP) for child in children]
+        self.key = flow.key(rank, t, _UP)
         self.done = Event(flow.env)
         self.take = self._take
         self.sent = self._sent
@@ -184,17 +202,19 @@ class _Up:
         self._next()
 
     def _next(self) -> None:
-        children = self.children
+        keys = self.keys
+        message_of = self.flow.message
         while True:
-            while self.j < len(children):
-                event = self.flow.message(children[self.j], self.t, self.i, _UP)
+            offset = self.i * self.flow.stride
+            while self.j < len(keys):
+                event = message_of(keys[self.j] + offset)
                 if event.callbacks is not None:
                     event.callbacks.append(self.take)
                     return
                 self._add(event._value)
             i = self.i
             if self.parent is not None:
-                message = self.flow.message(self.rank, self.t, i, _UP)
+                message = message_of(self.key + offset)
                 self.flow.send(self.rank, self.parent, message, self.total, self.sizes[i])
                 message.callbacks.append(self.sent)
                 return

@@ -95,19 +95,24 @@ class _Flow:
         "seq",
         "conn",
         "segments",
+        "mark",
     )
     # links: route link indices; nbytes: size (bytes); remaining: bytes left at time
     # `last`; rate: bytes/s since `last`; finish: projected time of the last byte (inf
     # while unscheduled, _DONE once finished); event/value: what to fire on delivery;
     # latency: route latency (s); cap: rate bound (bytes/s); seq: start order; conn: the
     # transport connection direction whose window the flow used (or None), to be grown
-    # by `segments` when the last byte is sent.
+    # by `segments` when the last byte is sent; mark: the number of the last component
+    # search that reached the flow (FlowNetwork._component).
 
     def __init__(self) -> None:
         self.conn = None  # reset to None whenever a flow with a connection completes
+        self.mark = 0
 
 
 _start_order = attrgetter("seq")
+_links_of = attrgetter("links")
+_cap_of = attrgetter("cap")
 
 
 class FlowNetwork(Network):
@@ -201,6 +206,9 @@ class FlowNetwork(Network):
         self._defer = 0
         self._pending: list[_Flow] = []  # started on busy links, rate not yet solved
         self._dirty: list[int] = []  # links a finished flow left to other flows
+        # Component searches mark what they reach with their number (no sets to build).
+        self._search = 0
+        self._link_mark = [0] * n
         # Finished flow objects, reused: fewer allocations, far less cyclic-GC work.
         # Safe because a stale entry of a reused flow can only match the flow's new
         # finish time inside the same list, where the _DONE guard skips it.
@@ -509,14 +517,11 @@ class FlowNetwork(Network):
         times, due = self._times, self._due
         while times:
             time = times[0]
-            batch = due[time]
-            valid = [flow for flow in batch if flow.finish == time]
-            if valid:
-                if len(valid) != len(batch):
-                    due[time] = valid
-                if time < self._wake_at:
-                    self._schedule_wake(time)
-                return
+            for flow in due[time]:
+                if flow.finish == time:  # (stale entries left are skipped by _wake)
+                    if time < self._wake_at:
+                        self._schedule_wake(time)
+                    return
             heappop(times)
             del due[time]
 
@@ -552,34 +557,39 @@ class FlowNetwork(Network):
     def _component(self, seeds: list[int]) -> list[_Flow]:
         """Active flows connected to the `seeds` links through shared links."""
         active = self._active
-        seen_links: set[int] = set()
-        seen: set[_Flow] = set()
+        link_mark = self._link_mark
+        self._search = search = self._search + 1
+        stack = []
+        for link in seeds:
+            if link_mark[link] != search:
+                link_mark[link] = search
+                stack.append(link)
+        push = stack.append
         flows: list[_Flow] = []
-        stack = seeds
-        while stack:
-            link = stack.pop()
-            if link in seen_links:
-                continue
-            seen_links.add(link)
+        found = flows.append
+        for link in stack:  # grows while it is read: each link is pushed once
             for flow in active[link]:
-                if flow not in seen:
-                    seen.add(flow)
-                    flows.append(flow)
-                    stack.extend(flow.links)
+                if flow.mark != search:
+                    flow.mark = search
+                    found(flow)
+                    for other in flow.links:
+                        if link_mark[other] != search:
+                            link_mark[other] = search
+                            push(other)
         return flows
 
     def _rates(self, flows: list[_Flow]) -> list[float]:
         """Max-min fair rates of `flows` (a union of whole components), bytes/s."""
-        nnz = 0
-        for flow in flows:
-            nnz += len(flow.links)
+        routes = list(map(_links_of, flows))
+        lengths = list(map(len, routes))
+        nnz = sum(lengths)
         if nnz <= SMALL_NNZ:
             return max_min_rates_small(flows, self._caps)
         n = len(flows)
-        links = np.fromiter(chain.from_iterable([flow.links for flow in flows]), np.intp, nnz)
+        links = np.fromiter(chain.from_iterable(routes), np.intp, nnz)
         used, link_of = np.unique(links, return_inverse=True)
-        flow_of = np.repeat(np.arange(n), [len(flow.links) for flow in flows])
-        flow_caps = np.fromiter([flow.cap for flow in flows], np.float64, n)
+        flow_of = np.repeat(np.arange(n), lengths)
+        flow_caps = np.fromiter(map(_cap_of, flows), np.float64, n)
         rates = _fill(flow_of, link_of, n, self.capacity[used], flow_caps)
         return rates.tolist()
 

@@ -385,3 +385,24 @@ def test_many_rate_changes_keep_the_finish_heap_small():
         done = max(done, times[i][0])
     assert net.solves == n
     assert len(net._due) <= 1 and len(net._times) <= 1
+
+
+def test_component_search_finds_exactly_the_connected_flows_every_time():
+    # a: h0 -> h1 and c: h2 -> h1 share h1's downlink; b: h1 -> h3 shares nothing with them.
+    env, net = build(star(4))
+    net.transfer("h0", "h1", 1e6)
+    net.transfer("h1", "h3", 1e6)
+    net.transfer("h2", "h1", 1e6)
+    a, b, c = net._active_flows()
+    for _ in range(3):  # searches mark what they reach; no mark may leak into the next one
+        assert sorted(net._component(list(a.links)), key=flow_module._start_order) == [a, c]
+        assert net._component(list(b.links)) == [b]
+        assert net._component([]) == []
+        assert sorted(net._component(list(a.links + b.links)), key=flow_module._start_order) == [a, b, c]
+    env.run()
+    assert env.now == pytest.approx(2e-3 + 2e-6, rel=RTOL)  # a and c share a link
+    # Finished flows are reused by later transfers: their old marks must not hide them.
+    net.transfer("h0", "h1", 1e6)
+    net.transfer("h2", "h1", 1e6)
+    d, e = net._active_flows()
+    assert sorted(net._component([d.links[0]]), key=flow_module._start_order) == [d, e]
