@@ -299,7 +299,8 @@ class TopologySpec(_Spec):
             if "routing" in self.datacenter.model_fields_set:
                 raise ValueError("topology.datacenter.routing does not apply (set topology.routing for the whole network)")
             if (self.distance_km is None) == (self.wan_latency is None):
-                raise ValueError("kind = 'multi_dc' needs topology.distance_km or topology.wan_latency (one of them)")
+                both = "both are set, keep one" if self.distance_km is not None else "neither is set"
+                raise ValueError(f"kind = 'multi_dc' needs topology.distance_km or topology.wan_latency, not both ({both})")
         if self.kind == "edge":
             if self.devices is None:
                 raise ValueError("topology.devices is required for kind = 'edge'")
@@ -678,6 +679,21 @@ class Scenario(_Spec):
         """Directory that relative paths in the scenario (``topology.path``) start from."""
         return Path(self._base_dir)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _edge_devices_train(cls, data: Any) -> Any:
+        """``kind = "edge"``: the edge server and the cloud are hosts too, so by default only the devices train."""
+        if not isinstance(data, dict):
+            return data
+        topology, training = data.get("topology"), data.get("training", {})
+        if (
+            isinstance(topology, dict) and topology.get("kind") == "edge" and isinstance(training, dict)
+            and "workers" not in training and training.get("workload", "math") == "math"
+            and type(topology.get("devices")) is int and topology["devices"] >= 1
+        ):
+            data = {**data, "training": {**training, "workers": topology["devices"]}}
+        return data
+
     @model_validator(mode="after")
     def _enough_hosts(self) -> Scenario:
         check_llm_scenario(self)  # [workload] / [parallel] of the llm workload (netsim.workload.spec)
@@ -977,6 +993,8 @@ def _fields_at(location: list[str]) -> list[str]:
         if field is None:
             return []
         model = field.annotation
+        if not hasattr(model, "model_fields"):  # an optional table (``WorkloadSpec | None``): its model
+            model = next((arg for arg in typing.get_args(model) if hasattr(arg, "model_fields")), model)
     fields = getattr(model, "model_fields", None)
     if fields is None:
         return []

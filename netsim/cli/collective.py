@@ -161,8 +161,16 @@ def collective(kind, hosts, bandwidth, latency, topo_opts, sizes, factor, model,
     chosen = list(algorithms(operation).values()) if algorithm == "all" else [get_algorithm(algorithm, field="--algorithm")]
     params = dict(parse_override(o) for o in topo_opts)
     common = {"hosts": hosts, "bandwidth": bandwidth, "latency": latency}
-    if kind in SCENARIO_KEYS:  # preset kinds (gpu_cluster, multi_dc, edge) take their own keys
+    if kind == "multi_dc":  # each datacenter: --topo datacenter={...}, or a star of --hosts / datacenters
+        if "datacenter" in params:
+            _refuse_unused(kind, ["hosts"])
+        params["datacenter"] = _datacenter(params, hosts, bandwidth, latency)
+        common = {}
+    elif kind in SCENARIO_KEYS:  # preset kinds (gpu_cluster, edge) take their own keys
+        _refuse_unused(kind, [key for key in common if key not in SCENARIO_KEYS[kind]])
         common = {key: value for key, value in common.items() if key in SCENARIO_KEYS[kind]}
+        if "nodes" in params and _default("hosts"):  # --topo nodes=4 sizes the cluster; the default --hosts must not
+            common.pop("hosts", None)
     graph = build_topology(kind, **{**common, **params})
     options = dict(parse_override(o) for o in algo_opts)
     unused = [k for k in options if not any(k in a.options for a in chosen)]
@@ -171,7 +179,12 @@ def collective(kind, hosts, bandwidth, latency, topo_opts, sizes, factor, model,
         raise ScenarioError(f"--opt {unused[0]}: no option of {names}")
     rows = collective_table(graph, chosen, parse_sizes(sizes, factor), model, options)
     shown = ", ".join(str(v) for v in (f"{len(graph.graph['hosts'])} hosts", common.get("bandwidth"), common.get("latency")) if v)
-    _print(rows, f"{kind}, {shown}, {model} model")
+    title = f"{kind}, {shown}, {model} model"
+    if kind in SCENARIO_KEYS:  # links of several speeds: one alpha and beta would mislead
+        for row in rows:
+            row["predicted_s"] = row["error"] = math.nan
+        title += " (no single alpha-beta closed form on a preset kind: predicted not shown)"
+    _print(rows, title)
     if csv_path is not None:
         import pandas as pd
 
@@ -183,6 +196,51 @@ def collective(kind, hosts, bandwidth, latency, topo_opts, sizes, factor, model,
             fail(f"cannot write {str(csv_path)!r}: {exc.strerror or exc}")
     if plot_path is not None:
         _plot(rows, plot_path, f"{kind}, {hosts} hosts, {bandwidth}")
+
+
+def _default(name: str) -> bool:
+    """Whether option ``name`` of the running command kept its default (was not given)."""
+    from click.core import ParameterSource
+
+    return click.get_current_context().get_parameter_source(name) in (ParameterSource.DEFAULT, None)
+
+
+def _refuse_unused(kind: str, names: list[str]) -> None:
+    """Refuse --hosts / --bandwidth / --latency given on the command line where ``kind`` ignores them."""
+    from netsim.topology.registry import SCENARIO_KEYS
+
+    given = [n for n in names if not _default(n)]
+    if given:
+        keys = ", ".join(SCENARIO_KEYS[kind])
+        raise ScenarioError(f"--{given[0]} does not apply to --topology {kind}; give its own keys with --topo KEY=VALUE: {keys}")
+
+
+def _datacenter(params: dict, hosts: int, bandwidth: str, latency: str):
+    """The datacenter topology of ``--topology multi_dc``: ``--topo datacenter={kind = ..., ...}``
+    (``--bandwidth`` and ``--latency`` fill its missing ``bandwidth`` and ``latency``) or, by default,
+    a star of ``--hosts / datacenters`` hosts with ``--bandwidth`` and ``--latency``."""
+    from netsim.topology import build_topology
+
+    table = params.pop("datacenter", None)
+    if table is None:
+        count = params.get("datacenters", 2)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 2:
+            raise ScenarioError(f"--topo datacenters: expected a whole number >= 2, got {count!r}")
+        if hosts % count:
+            raise ScenarioError(
+                f"--hosts: {hosts} hosts do not split into {count} datacenters (each a star of --hosts / datacenters hosts); "
+                "use a multiple, or --topo 'datacenter={kind = \"star\", hosts = 4, bandwidth = \"100Gbps\"}'"
+            )
+        return build_topology("star", hosts=hosts // count, bandwidth=bandwidth, latency=latency)
+    if not isinstance(table, dict):
+        raise ScenarioError(f"--topo datacenter: expected a table such as {{kind = \"star\", hosts = 4, bandwidth = \"100Gbps\"}}, got {table!r}")
+    table = dict(table)
+    inner = table.pop("kind", "star")
+    if inner in ("multi_dc", "edge"):
+        raise ScenarioError(f"--topo datacenter: kind = {inner!r} is not accepted inside a datacenter")
+    if inner not in ("gpu_cluster", "file"):
+        table = {"bandwidth": bandwidth, "latency": latency, **table}
+    return build_topology(inner, **table)
 
 
 def _print(rows: list[dict], title: str) -> None:

@@ -34,6 +34,8 @@ def plot(results: Path, kind: str, x, y, hue, metric, output: Path | None) -> No
     from netsim.plots import plot as draw
     from netsim.plots import save_figure
 
+    if kind == "convergence" and y is None:
+        _require_held_out(results)
     figure = draw(results, kind, x=x, y=y, hue=hue, metric=metric)
     target = output if output is not None else results / f"{kind}.png"
     try:
@@ -41,3 +43,24 @@ def plot(results: Path, kind: str, x, y, hue, metric, output: Path | None) -> No
     except OSError as exc:
         fail(f"cannot write the figure to {str(target)!r}: {exc.strerror or exc}")
     click.echo(f"wrote {path}")
+
+
+def _require_held_out(results: Path) -> None:
+    """Refuse a default convergence plot of runs without held-out loss or accuracy.
+
+    A size-only run (``training.workload = "llm"``) records no loss; without this check
+    matplotlib would fail on an empty figure with a traceback.
+    """
+    from netsim.load import load_steps
+
+    if not results.exists():
+        return  # netsim.plots names the missing path
+    columns = list(load_steps(results).columns)
+    if "test_loss" in columns or "test_accuracy" in columns:
+        return
+    per_step = [c for c in columns if c.endswith("_s") or c in ("mfu", "tokens_per_s")]
+    fail(
+        f"--kind convergence: {str(results)!r} has no held-out loss or accuracy (a size-only llm workload run); "
+        "use --kind metric --y mfu (a sweep) or --kind timeline (a run), or --y with a step column over several "
+        f"steps ({', '.join(per_step)})"
+    )

@@ -435,6 +435,11 @@ def check_faults(scenario) -> None:
     from netsim.network import NETWORK_MODELS
 
     faults = list(scenario.faults)
+    if faults and scenario.training.workload != "math":
+        raise ValueError(
+            f"faults[0]: [[faults]] apply to training.workload = 'math' only; the {scenario.training.workload!r} "
+            "workload would ignore them (remove the [[faults]] tables)"
+        )
     model = scenario.network.model
     capable = sorted(name for name, (cls, _) in NETWORK_MODELS.items() if supports_network_faults(cls))
     for i, fault in enumerate(faults):
