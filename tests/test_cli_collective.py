@@ -1,5 +1,7 @@
 """`netsim collective`: nccl-tests-style table, closed forms, plots, and errors."""
 
+import math
+
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -69,3 +71,33 @@ def test_preset_topology_takes_only_its_own_keys(tmp_path):
     assert "gpu_cluster, 16 hosts, flow model" in result.output
     table = pd.read_csv(out)
     assert list(table["ranks"]) == [16] and table["time_s"].iloc[0] > 0
+
+
+def test_transport_and_mtu_options(tmp_path):
+    """--transport/--mtu reach the network; the closed form is not claimed for them."""
+    def table(*extra):
+        out = tmp_path / f"t{len(extra)}.csv"
+        args = ["collective", "--hosts", "4", "--sizes", "1MB", "--csv", str(out), *extra]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        return pd.read_csv(out).iloc[0], result.output
+
+    ideal, _ = table()
+    tcp, output = table("--transport", "tcp")
+    assert "tcp transport" in output
+    assert tcp["time_s"] > ideal["time_s"] and math.isnan(tcp["predicted_s"])
+    framed, output = table("--model", "packet", "--mtu", "9000")
+    assert "MTU 9000" in output and math.isnan(framed["predicted_s"])
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [(["--transport", "tpc"], "--transport: unknown transport 'tpc' (did you mean 'tcp'?)"),
+     (["--mtu", "10"], "--mtu: expected a whole number >= 68")],
+)
+def test_transport_errors_name_the_option(args, fragment, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["collective", "--hosts", "4", "--sizes", "1MB", *args])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert fragment in err and len(err.strip().splitlines()) == 1

@@ -66,15 +66,30 @@ def parse_sizes(text: str, factor: float = 2.0) -> list[float]:
     return sizes
 
 
-def collective_table(graph, algorithms: list, sizes: list[float], model: str, options: dict) -> list[dict]:
+def _transport(name: str, mtu: str | None):
+    """The transport profile of ``--transport`` / ``--mtu``, errors naming the options."""
+    from netsim.transport import make_transport
+
+    overrides = {} if mtu is None else {"mtu": mtu}
+    try:
+        return make_transport(name, **overrides)
+    except ScenarioError as exc:
+        message = str(exc).replace("network.transport", "--transport").replace("network.mtu", "--mtu")
+        raise ScenarioError(message) from None
+
+
+def collective_table(graph, algorithms: list, sizes: list[float], model: str, options: dict, transport=None) -> list[dict]:
     """Simulate every algorithm at every size; one row per (algorithm, size).
 
+    ``transport`` is a :class:`~netsim.transport.TransportProfile` (default ideal); the
+    predicted (alpha-beta) time is given only for the fluid models with the ideal profile.
     Rows hold ``algorithm, operation, ranks, size_bytes, time_s, predicted_s`` (or NaN),
     ``error`` (relative), ``alg_bw`` and ``bus_bw`` (bytes/s).
     """
     from netsim.collectives import simulate_collective
 
     hosts = list(graph.graph["hosts"])
+    closed_form = model != "packet" and (transport is None or transport.name == "ideal")
     rows = []
     for algo in algorithms:
         accepted = {k: v for k, v in options.items() if k in algo.options}
@@ -83,8 +98,8 @@ def collective_table(graph, algorithms: list, sizes: list[float], model: str, op
         workers = len(hosts) - (0 if colocated else servers)
         alpha, beta = _alpha_beta(graph, hosts, workers, servers, colocated)
         for size in sizes:
-            run = simulate_collective(graph, algo.name, nbytes=size, model=model, **accepted)
-            predicted = _predict(algo, workers, size, alpha, beta, accepted)
+            run = simulate_collective(graph, algo.name, nbytes=size, model=model, transport=transport, **accepted)
+            predicted = _predict(algo, workers, size, alpha, beta, accepted) if closed_form else None
             predicted = math.nan if predicted is None else float(predicted)
             alg_bw = size / run.time if run.time > 0 else math.inf
             rows.append(
@@ -139,11 +154,13 @@ def _alpha_beta(graph, hosts, workers, servers, colocated) -> tuple[float, float
 @click.option("--topo", "topo_opts", multiple=True, metavar="KEY=VALUE", help="Extra topology option, e.g. --topo fanout=4 --topo oversubscription=2.")
 @click.option("--sizes", default="1KB:1GB", show_default=True, help="LOW:HIGH (geometric) or a comma list.")
 @click.option("--factor", default=2.0, show_default=True, help="Step of a LOW:HIGH size range.")
-@click.option("--model", default="flow", show_default=True, help="Network model.")
+@click.option("--model", default="flow", show_default=True, help="Network model: flow, analytic, packet.")
+@click.option("--transport", default="ideal", show_default=True, help="Transport profile (netsim list transports).")
+@click.option("--mtu", default=None, help="IP MTU of the transport, e.g. 1500 or 9000 (frames of the packet model).")
 @click.option("--opt", "algo_opts", multiple=True, metavar="KEY=VALUE", help="Algorithm option, e.g. --opt chunks=8 --opt root=0.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path), help="Draw busBw vs size to this PNG/SVG/PDF.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the table as CSV.")
-def collective(kind, hosts, bandwidth, latency, topo_opts, sizes, factor, model, algorithm, operation, algo_opts, plot_path, csv_path):
+def collective(kind, hosts, bandwidth, latency, topo_opts, sizes, factor, model, transport, mtu, algorithm, operation, algo_opts, plot_path, csv_path):
     """Microbenchmark collectives like nccl-tests: time, algBw, busBw and the closed form."""
     from netsim.collectives import OPERATIONS, algorithms, get_algorithm
     from netsim.network import (
@@ -177,9 +194,12 @@ def collective(kind, hosts, bandwidth, latency, topo_opts, sizes, factor, model,
     if unused:
         names = ", ".join(a.name for a in chosen) if len(chosen) < 4 else f"the {operation} algorithms"
         raise ScenarioError(f"--opt {unused[0]}: no option of {names}")
-    rows = collective_table(graph, chosen, parse_sizes(sizes, factor), model, options)
+    profile = _transport(transport, mtu)
+    rows = collective_table(graph, chosen, parse_sizes(sizes, factor), model, options, profile)
     shown = ", ".join(str(v) for v in (f"{len(graph.graph['hosts'])} hosts", common.get("bandwidth"), common.get("latency")) if v)
     title = f"{kind}, {shown}, {model} model"
+    if profile.name != "ideal" or mtu is not None:
+        title += f", {profile.name} transport" + (f" (MTU {profile.mtu})" if mtu is not None else "")
     if kind in SCENARIO_KEYS:  # links of several speeds: one alpha and beta would mislead
         for row in rows:
             row["predicted_s"] = row["error"] = math.nan

@@ -54,6 +54,7 @@ def simulate_collective(
     model: str = "flow",
     routing: str = "shortest",
     seed: int = 0,
+    transport=None,
     **options,
 ) -> CollectiveRun:
     """Simulate one collective on ``graph`` and return its time and outputs.
@@ -75,9 +76,12 @@ def simulate_collective(
         :func:`~netsim.collectives.placement.place_ranks` and the ``servers`` and
         ``colocated`` options).
     model : str
-        Network model name (``"flow"`` or ``"analytic"``).
+        Network model name (``"flow"``, ``"analytic"`` or ``"packet"``).
     routing, seed
-        Routing mode and the seed of ECMP choices.
+        Routing mode and the seed of ECMP choices (and of the packet model's losses).
+    transport : TransportProfile or str, optional
+        Transport profile (:func:`netsim.transport.make_transport`) or its name; default
+        ``ideal``.
     **options
         Passed to the algorithm (e.g. ``root=0``, ``chunks=8``, ``group_size=4``).
 
@@ -102,7 +106,11 @@ def simulate_collective(
         elif present:
             nbytes = float(present[0].nbytes)
     env = simpy.Environment()
-    network = make_network(model, env, graph, Router(graph, mode=routing, seed=seed))
+    if isinstance(transport, str):
+        from netsim.transport import make_transport
+
+        transport = make_transport(transport)
+    network = make_network(model, env, graph, Router(graph, mode=routing, seed=seed), transport=transport)
     comm = Communicator(env, network, placement)
     outputs: list = [None] * comm.size
     finish = [0.0] * comm.size
