@@ -164,11 +164,11 @@ class PacketNetwork(CountersMixin, EndpointsMixin, TcpMixin, GoBackNMixin, Datag
         self._mark_at = opts.mark_threshold
         full = tp.frame_bytes
         self._xon = max(0, opts.buffer - 2 * full) if full else opts.buffer // 2
-        if not self._lossless and full and opts.buffer < full + tp.first_frame_extra:
+        if full and opts.buffer < full + tp.first_frame_extra:
+            effect = "PFC would pause on every frame" if self._lossless else "tail drop would drop every frame"
             raise ScenarioError(
                 f"network.buffer: {opts.buffer} bytes cannot hold one {full}-byte frame of "
-                f"transport {tp.name!r} (tail drop would drop every frame); use at least "
-                f"{full + tp.first_frame_extra}"
+                f"transport {tp.name!r} ({effect}); use at least {full + tp.first_frame_extra}"
             )
         self._free = [0.0] * n
         self._sched: list[deque] = [deque() for _ in range(n)]

@@ -143,6 +143,8 @@ def test_options_are_validated():
         build(graph, ecn="yes")
     with pytest.raises(ScenarioError, match="cannot hold one 1538-byte frame"):
         build(graph, "tcp", buffer=1000)
+    with pytest.raises(ScenarioError, match=r"cannot hold one .*PFC would pause on every frame"):
+        build(graph, "rocev2", buffer=10)
     _, net = build(graph, buffer="64KiB", ecn=True, seed=None)
     assert net.options.buffer == 65536 and net.options.mark_threshold == 32768
 
