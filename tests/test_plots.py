@@ -286,3 +286,16 @@ def test_doctests_and_all(module):
     module = importlib.import_module(module)
     assert doctest.testmod(module).failed == 0
     assert module.__all__ and all(hasattr(module, name) for name in module.__all__)
+
+
+def test_metric_title_names_swept_keys_it_averages_over():
+    table = pd.DataFrame(
+        {"run": range(8), "a": [1, 1, 2, 2] * 2, "b": ["x", "y"] * 4, "c": [0] * 4 + [1] * 4,
+         "repeat": [0] * 8, "mfu": np.linspace(0.3, 0.6, 8)}
+    )
+    table.attrs["keys"] = ["a", "b", "c"]
+    figure = plot_metric(table, x="a", y="mfu", hue="b")
+    title = figure.axes[0].get_title()
+    assert title.startswith("MFU vs a") and "mean ± sd over c" in title
+    figure = plot_metric(table[table["c"] == 0], x="a", y="mfu", hue="b")
+    assert "mean ± sd" not in figure.axes[0].get_title()

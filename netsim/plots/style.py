@@ -45,6 +45,22 @@ _METRICS = {
     "time_to_loss_s": "time to target loss",
     "steps_to_accuracy": "steps to target accuracy",
     "steps_to_loss": "steps to target loss",
+    # size-only LLM runs (netsim.workload)
+    "mfu": "MFU",
+    "tokens_per_s": "tokens per second",
+    "bubble_fraction": "pipeline bubble fraction",
+    "mean_bubble_time_s": "mean pipeline bubble per step",
+    "mean_tp_time_s": "exposed TP communication per step",
+    "mean_pp_time_s": "exposed PP communication per step",
+    "mean_dp_time_s": "exposed DP communication per step",
+    "mean_ep_time_s": "exposed EP communication per step",
+    # transports and faults
+    "goodput_fraction": "goodput fraction of the wire bytes",
+    "bytes_retransmitted": "bytes retransmitted",
+    "bytes_dropped": "bytes dropped",
+    "faults_injected": "faults injected",
+    "recovery_time_s": "time recovering",
+    "steps_lost": "steps lost",
 }
 
 

@@ -167,7 +167,11 @@ def plot_metric(table: pd.DataFrame, *, x: str | None = None, y: str = "mean_ste
     panel.set_xlabel(_key_label(x))
     panel.set_ylabel(label)
     title = f"{label.split(' (')[0][0].upper()}{label.split(' (')[0][1:]} vs {x}"
-    if repeats > 1:
+    hidden = [k for k in keys if k not in (x, hue) and k in table and table[k].nunique() > 1]
+    if hidden:  # averaged over swept keys that are on neither axis nor colour: say so
+        over = ", ".join(hidden) + (f" and {repeats} repeats" if "repeat" in table and table["repeat"].nunique() > 1 else "")
+        title += f"\n(mean ± sd over {over})"
+    elif repeats > 1:
         title += f"\n(mean ± sd over {repeats} repeats)"
     panel.set_title(title)
     if hue:
