@@ -784,7 +784,8 @@ def parse_override(text: str) -> tuple[str, Any]:
 def apply_overrides(document: dict, overrides: list[str] | dict[str, Any] | None) -> dict:
     """Return a copy of ``document`` with dotted-key overrides applied.
 
-    ``overrides`` is a list of ``"key=value"`` strings or a mapping of dotted keys to values.
+    ``overrides`` is a list of ``"key=value"`` strings or a mapping of dotted keys to values;
+    a list entry is named by its position, ``faults.0.time`` or ``faults[0].time``.
     """
     result = _deep_copy(document, ())
     if not overrides:
@@ -792,7 +793,7 @@ def apply_overrides(document: dict, overrides: list[str] | dict[str, Any] | None
     items = overrides.items() if isinstance(overrides, dict) else (parse_override(o) for o in overrides)
     for key, value in items:
         node = result
-        parts = key.split(".")
+        parts = re.sub(r"\[(\d+)\]", r".\1", key).split(".")  # faults[0].time, as errors print it = faults.0.time
         for depth, part in enumerate(parts[:-1]):
             child = node[_index(node, part, key, parts[:depth])] if isinstance(node, list) else node.setdefault(part, {})
             if not isinstance(child, dict | list):

@@ -111,6 +111,9 @@ def test_overrides_reach_into_the_faults_array():
     assert (scenario.faults[0].time, scenario.faults[0].duration) == pytest.approx((9e-3, 1e-3), rel=1e-15)
     with pytest.raises(ScenarioError, match=r"^override 'faults.3.time': 'faults' is a list of 1; name an entry by its position from 0, got '3'"):
         apply_overrides(document, ["faults.3.time=1"])
+    # the bracket form, as error messages print the field, names the same entry
+    bracket = scenario_from_dict(document, ["faults[0].time=9ms", "faults[0].duration=1ms"])
+    assert bracket.faults == scenario.faults
 
 
 # --- fuzzing: any fault table either validates or gives one line naming faults[...] -------------------
