@@ -168,9 +168,20 @@ def max_min_rates_coo(
 
 
 def _fill(
-    flow_of: np.ndarray, link_of: np.ndarray, n_flows: int, cap: np.ndarray, caps: np.ndarray
+    flow_of: np.ndarray,
+    link_of: np.ndarray,
+    n_flows: int,
+    cap: np.ndarray,
+    caps: np.ndarray,
+    weight: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Progressive filling on validated float64/intp arrays (the rounds of the module doc)."""
+    """Progressive filling on validated float64/intp arrays (the rounds of the module doc).
+
+    ``weight`` (float64, one per incidence, optional): incidence ``k`` counts as
+    ``weight[k]`` flows on its link, all at the flow's rate (weighted max-min; used by
+    :mod:`netsim.workload.fluid` for families of identical flows). Without it every
+    incidence counts once.
+    """
     n_links = cap.shape[0]
     rates = np.zeros(n_flows)
     frozen = np.zeros(n_flows, dtype=bool)
@@ -178,10 +189,10 @@ def _fill(
     caps = caps.copy()  # caps of unfrozen flows; inf once frozen
     tol = 1.0 + LEVEL_RTOL
     # Incidences of unfrozen flows; shrinks as flows freeze.
-    inc_flow, inc_link = flow_of, link_of
+    inc_flow, inc_link, inc_w = flow_of, link_of, weight
     unfrozen = n_flows
     while unfrozen:
-        counts = np.bincount(inc_link, minlength=n_links)
+        counts = np.bincount(inc_link, weights=inc_w, minlength=n_links)
         level_of_link = np.divide(
             np.maximum(free, 0.0), counts, out=np.full(n_links, np.inf), where=counts > 0
         )
@@ -200,9 +211,11 @@ def _fill(
         frozen |= hit
         unfrozen -= int(np.count_nonzero(hit))
         done = hit[inc_flow]
-        free -= np.bincount(inc_link[done], minlength=n_links) * level
+        free -= np.bincount(inc_link[done], weights=None if inc_w is None else inc_w[done], minlength=n_links) * level
         keep = ~done
         inc_flow, inc_link = inc_flow[keep], inc_link[keep]
+        if inc_w is not None:
+            inc_w = inc_w[keep]
     return rates
 
 

@@ -39,7 +39,7 @@ import simpy
 from simpy.core import NORMAL
 from simpy.events import Event
 
-from netsim.network.maxmin import LEVEL_RTOL
+from netsim.network.maxmin import LEVEL_RTOL, _fill
 
 __all__ = ["FluidNetwork", "weighted_max_min"]
 
@@ -92,36 +92,7 @@ def weighted_max_min(
     flow_of = np.repeat(np.arange(n), [len(links) for links in flow_links])
     used, local = np.unique(link_of, return_inverse=True)
     cap = np.asarray(capacities, dtype=np.float64)[used]
-    return _fill(flow_of, local, weight, n, cap).tolist()
-
-
-def _fill(flow_of: np.ndarray, link_of: np.ndarray, weight: np.ndarray, n: int, cap: np.ndarray) -> np.ndarray:
-    """Progressive filling on incidence arrays (the rounds of :mod:`netsim.network.maxmin`, weighted)."""
-    n_links = cap.shape[0]
-    rates = np.full(n, np.inf)
-    frozen = np.zeros(n, dtype=bool)
-    free = cap.copy()
-    tol = 1.0 + LEVEL_RTOL
-    inc_flow, inc_link, inc_w = flow_of, link_of, weight
-    crossing = np.zeros(n, dtype=bool)
-    crossing[flow_of] = True
-    unfrozen = int(np.count_nonzero(crossing))
-    while unfrozen:
-        counts = np.bincount(inc_link, weights=inc_w, minlength=n_links)
-        level_of_link = np.divide(np.maximum(free, 0.0), counts, out=np.full(n_links, np.inf), where=counts > 0)
-        level = level_of_link.min()
-        if level == np.inf:
-            break
-        hit = np.zeros(n, dtype=bool)
-        hit[inc_flow[(level_of_link <= level * tol)[inc_link]]] = True
-        rates[hit] = level
-        frozen |= hit
-        unfrozen -= int(np.count_nonzero(hit))
-        done = hit[inc_flow]
-        free -= np.bincount(inc_link[done], weights=inc_w[done], minlength=n_links) * level
-        keep = ~done
-        inc_flow, inc_link, inc_w = inc_flow[keep], inc_link[keep], inc_w[keep]
-    return rates
+    return _fill(flow_of, local, n, cap, np.full(n, np.inf), weight).tolist()
 
 
 def _small(flow_links, flow_weights, capacities) -> list[float]:
