@@ -61,6 +61,7 @@ from simpy.events import PENDING, Event
 
 from netsim.network.base import Network
 from netsim.network.fluid_transport import FluidTransport
+from netsim.network.local_maxmin import local_max_min
 from netsim.network.maxmin import _fill, max_min_rates_small
 from netsim.transport import TransportProfile
 
@@ -544,14 +545,19 @@ class FlowNetwork(Network):
             seeds.extend(flow.links)
         self._pending = []
         self._dirty = []
-        flows = self._component(seeds)
+        self._search = search = self._search + 1
+        local = local_max_min(seeds, self._active, self._caps, search)
+        if local is None:  # the change reaches too far: solve its whole component
+            flows = self._component(seeds)
+            # Start order: deterministic, and flows finishing together are delivered FIFO.
+            flows.sort(key=_start_order)
+            rates = self._rates(flows) if flows else []
+        else:
+            flows, rates = local
         if not flows:
             return
-        # Start order: deterministic, and flows finishing together are delivered FIFO.
-        flows.sort(key=_start_order)
         self.solves += 1
         self.solved_flows += len(flows)
-        rates = self._rates(flows)
         self._apply(flows, rates, now)
 
     def _component(self, seeds: list[int]) -> list[_Flow]:
