@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from netsim.network.maxmin import _fill, max_min_rates_small
+from netsim.network.maxmin import LEVEL_RTOL, _fill
 
 __all__ = ["CHECK_RTOL", "LOCAL_LIMIT", "START_LIMIT", "local_max_min"]
 
@@ -63,6 +63,7 @@ SMALL_NNZ = 128
 
 _start_order = attrgetter("seq")
 _INF = math.inf
+_LEVEL_TOL = 1.0 + LEVEL_RTOL
 
 
 def local_max_min(
@@ -108,10 +109,14 @@ def local_max_min(
         # the outside flows met there are the region's neighbours.
         residual: dict[int, float] = {}
         fastest: dict[int, float] = {}
+        count: dict[int, int] = {}  # the region's flows per link
         neighbours: dict[Any, None] = {}
         for flow in region:
             for link in flow.links:
-                if link not in residual:
+                if link in count:
+                    count[link] += 1
+                else:
+                    count[link] = 1
                     free = caps[link]
                     top = 0.0
                     for other in active[link]:
@@ -123,7 +128,7 @@ def local_max_min(
                             neighbours[other] = None
                     residual[link] = free
                     fastest[link] = top
-        rates = _solve(region, residual)
+        rates = _solve(region, residual, count)
         failed = _unproven(region, rates, neighbours, residual, fastest, active, caps)
         if not failed:
             return region, rates
@@ -143,18 +148,61 @@ def local_max_min(
             return None
 
 
-def _solve(region: list[Any], residual: dict[int, float]) -> list[float]:
-    """Progressive filling of ``region`` on the residual capacities."""
-    lengths = [len(flow.links) for flow in region]
-    nnz = sum(lengths)
-    if nnz <= SMALL_NNZ:
-        return max_min_rates_small(region, residual)
-    index = {link: i for i, link in enumerate(residual)}
-    link_of = np.fromiter((index[link] for flow in region for link in flow.links), np.intp, nnz)
-    flow_of = np.repeat(np.arange(len(region)), lengths)
-    cap = np.fromiter(residual.values(), np.float64, len(residual))
-    flow_caps = np.fromiter((flow.cap for flow in region), np.float64, len(region))
-    return _fill(flow_of, link_of, len(region), cap, flow_caps).tolist()
+def _solve(region: list[Any], residual: dict[int, float], count: dict[int, int]) -> list[float]:
+    """Progressive filling of ``region`` on the residual capacities (``count``: flows per link).
+
+    The rounds of :mod:`netsim.network.maxmin` (same level tolerance): in pure Python
+    for a few incidences, else :func:`~netsim.network.maxmin._fill`.
+    """
+    n = len(region)
+    if sum(count.values()) > SMALL_NNZ:
+        index = {link: i for i, link in enumerate(residual)}
+        lengths = [len(flow.links) for flow in region]
+        link_of = np.fromiter((index[link] for flow in region for link in flow.links), np.intp, sum(lengths))
+        flow_of = np.repeat(np.arange(n), lengths)
+        cap = np.fromiter(residual.values(), np.float64, len(residual))
+        flow_caps = np.fromiter((flow.cap for flow in region), np.float64, n)
+        return _fill(flow_of, link_of, n, cap, flow_caps).tolist()
+    free = residual.copy()
+    left = count.copy()
+    rates = [0.0] * n
+    unfrozen = list(range(n))
+    while unfrozen:
+        level = _INF
+        for link, k in left.items():
+            if k:
+                value = free[link]
+                value = (value if value > 0.0 else 0.0) / k
+                if value < level:
+                    level = value
+        for i in unfrozen:
+            cap = region[i].cap
+            if cap < level:
+                level = cap
+        if level == _INF:
+            for i in unfrozen:
+                rates[i] = _INF
+            break
+        limit = level * _LEVEL_TOL
+        saturated = set()
+        for link, k in left.items():
+            if k:
+                value = free[link]
+                if (value if value > 0.0 else 0.0) / k <= limit:
+                    saturated.add(link)
+        still = []
+        for i in unfrozen:
+            flow = region[i]
+            links = flow.links
+            if flow.cap <= limit or not saturated.isdisjoint(links):
+                rates[i] = level
+                for link in links:
+                    free[link] -= level
+                    left[link] -= 1
+            else:
+                still.append(i)
+        unfrozen = still
+    return rates
 
 
 def _unproven(
@@ -198,21 +246,31 @@ def _unproven(
         cap = flow.cap
         if rate >= cap - cap * CHECK_RTOL or rate == _INF:
             continue
-        for link in flow.links:
+        links = flow.links
+        for link in links:  # first the region's links, whose bars are known
             need = bar.get(link)
-            if need is None:  # a link no region flow crosses: its flows kept their rates
-                load = 0.0
-                top_rate = 0.0
-                for other in active[link]:
-                    other_rate = other.rate
-                    load += other_rate
-                    if other_rate > top_rate:
-                        top_rate = other_rate
-                capacity = caps[link]
-                slack = capacity * CHECK_RTOL
-                need = bar[link] = top_rate - slack if load >= capacity - slack else _INF
-            if rate >= need:
+            if need is not None and rate >= need:
                 break
         else:
-            failed.append(flow)
+            if not _bottlenecked_elsewhere(flow, rate, bar, active, caps):
+                failed.append(flow)
     return failed
+
+
+def _bottlenecked_elsewhere(flow: Any, rate: float, bar: dict[int, float], active: list[dict], caps: list[float]) -> bool:
+    """Whether ``flow`` has a bottleneck among its links outside the region (bars cached in ``bar``)."""
+    for link in flow.links:
+        if link not in bar:  # a link no region flow crosses: its flows kept their rates
+            load = 0.0
+            top_rate = 0.0
+            for other in active[link]:
+                other_rate = other.rate
+                load += other_rate
+                if other_rate > top_rate:
+                    top_rate = other_rate
+            capacity = caps[link]
+            slack = capacity * CHECK_RTOL
+            need = bar[link] = top_rate - slack if load >= capacity - slack else _INF
+            if rate >= need:
+                return True
+    return False
