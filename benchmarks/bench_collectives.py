@@ -11,9 +11,15 @@ Size-only collectives run on the dataflow engine by default
 generators instead, and ``--compare`` runs both and prints the speed-up (the simulated
 times are checked to be equal).
 
+``--chunks 8,32,128`` instead times the double binary tree at those chunk counts: the
+more chunks, the more its flows overlap in one connected component, which is what the
+flow model's incremental max-min (:mod:`netsim.network.local_maxmin`) is for; it
+prints solves and flows solved per solve, and ``--whole-component`` adds the same runs
+with every solve over the whole component (the solver before the incremental one).
+
 Usage: ``python benchmarks/bench_collectives.py [--hosts N] [--size 1GiB] [--only a,b]
-[--engine auto|callbacks|generators] [--compare] [--no-gc-freeze]`` (``--quick`` = 256
-hosts). Each run starts after a full garbage collection and, unless ``--no-gc-freeze``,
+[--engine auto|callbacks|generators] [--compare] [--no-gc-freeze]
+[--chunks 8,32,128 [--whole-component]]`` (``--quick`` = 256 hosts). Each run starts after a full garbage collection and, unless ``--no-gc-freeze``,
 with the older objects frozen (:func:`gc.freeze`), as the header line says.
 """
 
@@ -23,6 +29,7 @@ import argparse
 import gc
 import time
 
+import netsim.network.local_maxmin as local_maxmin
 from netsim.collectives import algorithms, simulate_collective
 from netsim.collectives.engine import ENGINES, use_engine
 from netsim.topology import star
@@ -31,7 +38,7 @@ from netsim.units import format_time, parse_size
 TARGET = 300_000
 
 
-def measure(graph, name: str, nbytes: float, engine_name: str, freeze: bool = True):
+def measure(graph, name: str, nbytes: float, engine_name: str, freeze: bool = True, **options):
     """One run: (run, wall seconds, CPU seconds).
 
     A full garbage collection first, so that every run starts from the same collector
@@ -48,7 +55,7 @@ def measure(graph, name: str, nbytes: float, engine_name: str, freeze: bool = Tr
     try:
         with use_engine(engine_name):
             wall, cpu = time.perf_counter(), time.process_time()
-            run = simulate_collective(graph, name, nbytes=nbytes)
+            run = simulate_collective(graph, name, nbytes=nbytes, **options)
             return run, time.perf_counter() - wall, time.process_time() - cpu
     finally:
         if freeze:
@@ -69,11 +76,18 @@ def main() -> None:
         action="store_false",
         help="let full garbage collections during a run rescan the objects made before it",
     )
+    parser.add_argument("--chunks", default="", help="comma-separated chunk counts: double binary tree only")
+    parser.add_argument(
+        "--whole-component", action="store_true", help="with --chunks: also solve whole components"
+    )
     args = parser.parse_args()
     hosts = 256 if args.quick else args.hosts
     nbytes = parse_size(args.size)
     wanted = [n for n in args.only.split(",") if n]
     graph = star(hosts, "100Gbps", "2us")
+    if args.chunks:
+        chunk_scaling(graph, hosts, args, nbytes)
+        return
     engines = ["generators", args.engine] if args.compare else [args.engine]
     print(
         f"allreduce of {args.size} on a {hosts}-host star (100 Gbps, 2 us), flow model, size-only"
@@ -112,6 +126,32 @@ def main() -> None:
         if len(times) == 2:
             same = "identical simulated time" if times[0] == times[1] else f"SIMULATED TIMES DIFFER: {times}"
             print(f"{'':<22}{'speed-up':>11}{rates[1] / rates[0]:>7.2f}x  ({same})")
+
+
+def chunk_scaling(graph, hosts: int, args, nbytes: float) -> None:
+    """Double binary tree at several chunk counts: wall time, flows/s, solver work."""
+    chunk_counts = [int(c) for c in args.chunks.split(",") if c]
+    solvers = ["incremental", "whole"] if args.whole_component else ["incremental"]
+    print(f"double binary tree allreduce of {args.size} on a {hosts}-host star (100 Gbps, 2 us), flow model, size-only")
+    print(
+        f"{'chunks':>7}{'solver':>13}{'sim time':>14}{'wall s':>9}{'flows':>11}{'flows/s':>12}"
+        f"{'solves':>9}{'flows/solve':>13}"
+    )
+    start_limit = local_maxmin.START_LIMIT
+    for chunks in chunk_counts:
+        for solver in solvers:
+            local_maxmin.START_LIMIT = start_limit if solver == "incremental" else -1
+            try:
+                run, wall, _ = measure(graph, "double_binary_tree", nbytes, args.engine, args.freeze, chunks=chunks)
+            finally:
+                local_maxmin.START_LIMIT = start_limit
+            net = run.network
+            flows = net.flows_completed
+            per_solve = net.solved_flows / net.solves if net.solves else 0.0
+            print(
+                f"{chunks:>7}{solver:>13}{format_time(run.time, 5):>14}{wall:>9.2f}{flows:>11,}"
+                f"{flows / wall:>12,.0f}{net.solves:>9,}{per_solve:>13,.1f}"
+            )
 
 
 if __name__ == "__main__":

@@ -39,9 +39,15 @@ and a single pending SimPy wake-up for the earliest one. At a wake-up every flow
 finishing at that instant (relative tolerance ``1e-12``) completes in one batch,
 and each delivery is one event scheduled directly, as :class:`simpy.Timeout` does. A flow starting on idle links gets its
 route's bottleneck rate at once (no solve). Otherwise it waits for one zero-delay
-*solve* event per instant, which re-solves together every component touched by the
-flows that started and ended at that instant (an N-to-1 incast costs one solve of N
-flows). Small components are solved in pure Python, larger ones with NumPy.
+*solve* event per instant, which re-solves together the flows that started and ended
+at that instant (an N-to-1 incast costs one solve of N flows). The solve is
+incremental (:mod:`netsim.network.local_maxmin`): only the region a change reaches is
+re-solved, on the capacity the other flows leave, and the result is checked against
+the bottleneck characterisation of max-min fairness (the region grows until the check
+passes); a large batch, or a region that keeps growing, re-solves its whole connected
+component instead. Small problems are solved in pure Python, larger ones with NumPy.
+Either way the rates are the max-min fair allocation of the whole network, equal to
+a whole-component solve to rounding (~1e-16 relative).
 """
 
 from __future__ import annotations
