@@ -26,11 +26,17 @@ Method
    nothing can be added, or ``R`` grows past :data:`LOCAL_LIMIT` flows, the caller
    re-solves the whole component instead.
 
-Saturation and "no flow is faster" are tested within :data:`CHECK_RTOL` of the link's
-capacity: rounding differences between two orders of the same sums are ~1e-16, so
-the tolerance only absorbs rounding. Results therefore equal a whole-component solve
-to within rounding (not bit for bit: the residual capacities are summed in another
-order), and are deterministic: regions are built and solved in start order.
+Tolerances follow the rounding of the sums involved, not a fixed fraction of the
+link: a link counts as saturated if its spare capacity is at most
+``(n + 1)·4ε·capacity + 2·LEVEL_RTOL·load`` (``n`` flows on it, ``ε`` the float64
+epsilon; the second term is the level merging of progressive filling), a flow is the
+fastest on it within ``2·LEVEL_RTOL`` of the fastest rate plus the same rounding term,
+and a flow is at its cap within ``2·LEVEL_RTOL`` of it. A residual capacity is a
+difference, so it loses the low bits of the link's capacity: where the outside flows
+leave less than :data:`RESIDUAL_FLOOR` of a link, they are brought into the region
+instead, which keeps every residual accurate to ~1e-14 of itself. Results therefore
+equal a whole-component solve to within rounding (not bit for bit: sums are taken in
+another order), and are deterministic: regions are built and solved in start order.
 """
 
 from __future__ import annotations
@@ -43,10 +49,10 @@ import numpy as np
 
 from netsim.network.maxmin import LEVEL_RTOL, _fill
 
-__all__ = ["CHECK_RTOL", "LOCAL_LIMIT", "START_LIMIT", "local_max_min"]
+__all__ = ["LOCAL_LIMIT", "RESIDUAL_FLOOR", "START_LIMIT", "local_max_min"]
 
-CHECK_RTOL = 1e-11
-"""Relative tolerance (of a link's capacity) of the saturation and bottleneck checks."""
+RESIDUAL_FLOOR = 1e-2
+"""Outside flows leaving less than this fraction of a link's capacity join the region."""
 
 START_LIMIT = 256
 """A change touching more flows than this is solved over its whole component at once.
@@ -64,6 +70,8 @@ SMALL_NNZ = 128
 _start_order = attrgetter("seq")
 _INF = math.inf
 _LEVEL_TOL = 1.0 + LEVEL_RTOL
+_RATE_TOL = 2 * LEVEL_RTOL  # relative: ties, caps and the level merging of the solver
+_ROUND = 4 * float(np.finfo(np.float64).eps)  # per term of a sum, relative to the link capacity
 
 
 def local_max_min(
@@ -111,13 +119,14 @@ def local_max_min(
         fastest: dict[int, float] = {}
         count: dict[int, int] = {}  # the region's flows per link
         neighbours: dict[Any, None] = {}
+        crowded = []  # links whose outside flows leave too little to subtract accurately
         for flow in region:
             for link in flow.links:
                 if link in count:
                     count[link] += 1
                 else:
                     count[link] = 1
-                    free = caps[link]
+                    capacity = free = caps[link]
                     top = 0.0
                     for other in active[link]:
                         if other.mark != search:
@@ -126,8 +135,21 @@ def local_max_min(
                             if rate > top:
                                 top = rate
                             neighbours[other] = None
+                    if capacity == _INF:
+                        free = _INF  # (inf - inf would be NaN)
+                    elif top and free < capacity * RESIDUAL_FLOOR:
+                        crowded.append(link)
                     residual[link] = free
                     fastest[link] = top
+        if crowded:
+            for link in crowded:
+                for other in active[link]:
+                    if other.mark != search:
+                        other.mark = search
+                        add(other)
+            if len(region) > LOCAL_LIMIT:
+                return None
+            continue
         rates = _solve(region, residual, count)
         failed = _unproven(region, rates, neighbours, residual, fastest, active, caps)
         if not failed:
@@ -229,12 +251,17 @@ def _unproven(
     # bar[link]: the rate a flow needs to be bottlenecked there (inf: link not saturated).
     bar: dict[int, float] = {}
     for link, free in residual.items():
-        slack = caps[link] * CHECK_RTOL
-        bar[link] = top[link] - slack if used[link] >= free - slack else _INF
+        capacity = caps[link]
+        if capacity == _INF:  # never saturated
+            bar[link] = _INF
+            continue
+        fuzz = _ROUND * capacity * (len(active[link]) + 1)
+        fastest_rate = top[link]
+        saturated = used[link] >= free - fuzz - _RATE_TOL * used[link]
+        bar[link] = fastest_rate - fuzz - _RATE_TOL * fastest_rate if saturated else _INF
     failed = []
     for flow, rate in zip(region, rates, strict=True):
-        cap = flow.cap
-        if rate >= cap - cap * CHECK_RTOL or rate == _INF:
+        if rate >= flow.cap * (1.0 - _RATE_TOL) or rate == _INF:
             continue
         for link in flow.links:
             if rate >= bar[link]:
@@ -243,8 +270,7 @@ def _unproven(
             failed.append(flow)
     for flow in neighbours:
         rate = flow.rate
-        cap = flow.cap
-        if rate >= cap - cap * CHECK_RTOL or rate == _INF:
+        if rate >= flow.cap * (1.0 - _RATE_TOL) or rate == _INF:
             continue
         links = flow.links
         for link in links:  # first the region's links, whose bars are known
@@ -269,8 +295,9 @@ def _bottlenecked_elsewhere(flow: Any, rate: float, bar: dict[int, float], activ
                 if other_rate > top_rate:
                     top_rate = other_rate
             capacity = caps[link]
-            slack = capacity * CHECK_RTOL
-            need = bar[link] = top_rate - slack if load >= capacity - slack else _INF
+            fuzz = _ROUND * capacity * (len(active[link]) + 1)
+            saturated = capacity != _INF and load >= capacity - fuzz - _RATE_TOL * load
+            need = bar[link] = top_rate - fuzz - _RATE_TOL * top_rate if saturated else _INF
             if rate >= need:
                 return True
     return False
