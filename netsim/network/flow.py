@@ -377,13 +377,13 @@ class FlowNetwork(Network):
             ev = Event(env)
             ev._ok = True
             ev._value = None
-            ev.callbacks.append(lambda _: self._begin(flow, src, dst, bottleneck))
+            ev.callbacks.append(lambda _: self._begin(flow, src, dst))
             env.schedule(ev, NORMAL, pre)
         else:
-            self._begin(flow, src, dst, bottleneck)
+            self._begin(flow, src, dst)
         return event
 
-    def _begin(self, flow: _Flow, src: Hashable, dst: Hashable, bottleneck: float) -> None:
+    def _begin(self, flow: _Flow, src: Hashable, dst: Hashable) -> None:
         """Put a costed flow on its links (after its handshake, software and slow-start delay)."""
         if flow.nbytes == 0:
             conn = flow.conn
@@ -395,6 +395,10 @@ class FlowNetwork(Network):
             flow.event = flow.value = flow.conn = None
             self._pool.append(flow)
             return
+        # Links may have changed capacity (a fault) since the transfer was planned: start at
+        # what they give now (0: stall until the repair).
+        caps = self._caps
+        bottleneck = min(caps[link] for link in flow.links)
         self._start(flow, src, dst, bottleneck, flow.cap)
 
     def _start(

@@ -180,7 +180,10 @@ class FluidTransport:
                 if conn.active == 0 and now - conn.last > rto:
                     conn.cwnd = min(conn.cwnd, t.initial_window)
             cwnd = conn.cwnd
-            if frames > cwnd:  # else it fits in the window: no round waits for ACKs
+            # Else it fits in the window: no round waits for ACKs. A route through a failed
+            # link (rate 0) stalls the flow until the repair; no slow-start penalty is
+            # charged for it (the fluid model does not replay slow start after an outage).
+            if frames > cwnd and rate > 0:
                 # transport.slow_start_delay(nbytes, rate, rtt, cwnd=cwnd), from cached frames
                 rounds = slow_start_rounds(frames, cwnd, t.frame_bytes, rate, rtt)
                 if rounds:

@@ -21,8 +21,8 @@ Capacities of one magnitude give the global rates to 1e-12; networks mixing 1e3 
 1e-12 as well (the first version's absolute slack and cancelled residual capacities
 missed it by up to 1e-8; those cases stay here as regressions).
 
-The ``xfail(strict=True)`` tests document real defects (see their reasons) in the
-transport path of ``FlowNetwork``. They must keep failing until fixed.
+Two tests cover bugs of the transport path the review found (a TCP flow whose link
+fails during its handshake, a TCP transfer started over a failed link).
 """
 
 from __future__ import annotations
@@ -812,12 +812,6 @@ def test_tcp_runs_match_a_global_solve_at_every_instant():
     assert local > 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="flow.py (predates local_maxmin): a costed flow (transport != ideal) whose link fails "
-    "during its handshake starts by the fast path at the bottleneck planned before the failure",
-)
 def test_tcp_flow_whose_link_fails_during_its_handshake_stalls():
     graph = star_of(lambda: 1e9, 2)
     transfers = [(0.0, "h0", "h1", 1e6, math.inf)]
@@ -825,12 +819,6 @@ def test_tcp_flow_whose_link_fails_during_its_handshake_stalls():
     compare(graph, transfers, actions, transport=make_transport("tcp"), min_local=0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="fluid_transport (predates local_maxmin): with a transport profile, a transfer over a "
-    "failed (capacity 0) link raises 'rate must be > 0' instead of stalling as with ideal",
-)
 def test_tcp_transfer_over_a_failed_link_stalls():
     graph = star_of(lambda: 1e9, 2)
     env = simpy.Environment()
