@@ -320,10 +320,10 @@ def _message_index(comm) -> dict[int, tuple]:
 
 
 def _message_source(key: tuple) -> tuple[int, Hashable]:
-    """Top-level source rank and tag of a mailbox key ``([gid,] src, dst, tag)``."""
-    if len(key) == 4 and isinstance(key[0], tuple):
+    """Top-level source rank and tag of a mailbox key ``([gid,] src, dst, tag)`` (gid: a ``GroupId``)."""
+    if len(key) == 4 and hasattr(key[0], "path"):  # a subgroup's message (GroupId)
         gid, src, _dst, tag = key
-        for members in reversed(gid):  # a subgroup's rank i is rank members[i] of its parent
+        for members in reversed(gid.path):  # a subgroup's rank i is rank members[i] of its parent
             src = members[src]
         return src, tag
     src, _dst, tag = key

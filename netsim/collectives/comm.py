@@ -18,6 +18,23 @@ from simpy.events import Event
 __all__ = ["Communicator"]
 
 
+class GroupId(int):
+    """Mailbox id of a subgroup: a small int (hashed in O(1)) that knows its rank path.
+
+    ``path`` holds, from the top communicator down, each level's member ranks (local rank
+    ``i`` of a level is rank ``path[k][i]`` of its parent), as deadlock reports need
+    (:mod:`netsim.guards`). A tuple of those member tuples was the id before: every
+    message then hashed the whole membership, ``O(group size)`` per send and receive.
+    """
+
+    path: tuple
+
+    def __new__(cls, number: int, path: tuple) -> GroupId:
+        gid = super().__new__(cls, number)
+        gid.path = path
+        return gid
+
+
 class Communicator:
     """A group of ranks mapped onto hosts of a network.
 
@@ -49,6 +66,7 @@ class Communicator:
         "_gid",
         "_top",
         "_subgroups",
+        "_subgroup_ids",
         "_shared",
         "bytes_sent",
         "messages",
@@ -64,8 +82,9 @@ class Communicator:
         self.ranks = list(range(self.size))
         self._mailbox: dict[tuple, simpy.Event] = {}
         self._calls = [0] * self.size
-        self._gid: tuple = ()
+        self._gid: GroupId | tuple = ()  # () for a top-level communicator
         self._top = self
+        self._subgroup_ids: list[GroupId] = []  # of every subgroup in this tree (top only)
         self._subgroups: dict[tuple[int, ...], Communicator] = {}
         self._shared: dict[Hashable, list] = {}
         self.bytes_sent = [0.0] * self.size
@@ -87,7 +106,9 @@ class Communicator:
             sub = Communicator(self.env, self.network, [self.hosts[r] for r in key])
             sub.ranks = [self.ranks[r] for r in key]
             sub._mailbox = self._top._mailbox
-            sub._gid = (*self._gid, key)
+            top = self._top
+            sub._gid = GroupId(len(top._subgroup_ids) + 1, (*self._gid.path, key) if self._gid else (key,))
+            top._subgroup_ids.append(sub._gid)
             sub._top = self._top
             self._subgroups[key] = sub
         return sub

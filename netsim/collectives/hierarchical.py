@@ -128,6 +128,17 @@ def rank_groups(comm: Communicator, group_size: int | None = None) -> list[tuple
     return [tuple(ranks) for ranks in groups.values()]
 
 
+def _layout(comm: Communicator, group_size: int | None) -> tuple:
+    """``(groups, where, blocks, owned)`` of one call: ``where[rank] = (group index, local rank)``."""
+    groups = rank_groups(comm, group_size)
+    where: list[tuple[int, int]] = [(0, 0)] * comm.size
+    for g, group in enumerate(groups):
+        for local, rank in enumerate(group):
+            where[rank] = (g, local)
+    blocks = max(len(group) for group in groups)
+    return groups, where, blocks, _owned(groups, blocks)
+
+
 def _owned(groups: Sequence[tuple[int, ...]], blocks: int) -> list[list[tuple[int, int]]]:
     """``owned[g][i]``: half-open range of blocks local rank ``i`` of group ``g`` owns."""
     owned = []
@@ -168,17 +179,15 @@ def hierarchical(
         The element-wise sum over ranks (a new array), or ``None`` if size-only.
     """
     size = comm.size
-    comm.new_call(rank)  # keeps this rank's call count in step; messages use subgroups
+    seq = comm.new_call(rank)  # keeps this rank's call count in step; messages use subgroups
     total = payload_nbytes(data, nbytes)
     if size == 1:
         return None if data is None else data.copy()
     elem = element_bytes(data, nbytes)
-    groups = rank_groups(comm, group_size)
-    index = next(g for g, group in enumerate(groups) if rank in group)
+    # The layout is the same for every rank: made once per call (O(p), not O(p) per rank).
+    groups, where, blocks, owned = comm.shared(("hierarchical", seq), lambda: _layout(comm, group_size))
+    index, local = where[rank]
     members = groups[index]
-    local = members.index(rank)
-    blocks = max(len(group) for group in groups)
-    owned = _owned(groups, blocks)
     ranges = owned[index]  # block range of each rank of this group
     block_bytes = total / blocks
     elements = None if data is None else block_bounds(len(data), blocks)
