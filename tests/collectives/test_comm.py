@@ -66,6 +66,24 @@ def test_subgroups_are_isolated_and_credit_global_ranks():
     assert comm.bytes_sent == [pytest.approx(96 + 64)] * 4
 
 
+def test_subgroup_ids_are_small_ints_that_know_their_rank_path():
+    # Mailbox keys of a subgroup hash its id, not its membership (O(1) per message), and
+    # deadlock reports still map a nested subgroup's rank back to the top-level rank.
+    from netsim.guards import _message_source
+
+    env, comm = setup(6)
+    sub = comm.subgroup([5, 3, 1])
+    nested = sub.subgroup([2, 0])
+    assert isinstance(sub._gid, int) and isinstance(nested._gid, int)
+    assert sub._gid != nested._gid
+    assert comm.subgroup([5, 3, 1]) is sub  # the same ranks, the same subgroup and id
+    assert nested._gid.path == ((5, 3, 1), (2, 0))
+    event = nested.recv(1, 0, "t")
+    [(key, slot)] = comm._mailbox.items()
+    assert slot is event and key == (nested._gid, 0, 1, "t")
+    assert _message_source(key) == (1, "t")  # local 0 of nested = rank 2 of sub = rank 1
+
+
 def test_subgroup_validation():
     _, comm = setup(3)
     for bad in ([], [0, 0], [5]):
