@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from netsim.network.maxmin import LEVEL_RTOL, _fill
+from netsim.network.maxmin import LEVEL_RTOL, _fill, fill_small
 
 __all__ = ["LOCAL_LIMIT", "RESIDUAL_FLOOR", "START_LIMIT", "local_max_min"]
 
@@ -69,7 +69,6 @@ SMALL_NNZ = 128
 
 _start_order = attrgetter("seq")
 _INF = math.inf
-_LEVEL_TOL = 1.0 + LEVEL_RTOL
 _RATE_TOL = 2 * LEVEL_RTOL  # relative: ties, caps and the level merging of the solver
 _ROUND = 4 * float(np.finfo(np.float64).eps)  # per term of a sum, relative to the link capacity
 
@@ -174,7 +173,8 @@ def _solve(region: list[Any], residual: dict[int, float], count: dict[int, int])
     """Progressive filling of ``region`` on the residual capacities (``count``: flows per link).
 
     The rounds of :mod:`netsim.network.maxmin` (same level tolerance): in pure Python
-    for a few incidences, else :func:`~netsim.network.maxmin._fill`.
+    (:func:`~netsim.network.maxmin.fill_small`) for a few incidences, else
+    :func:`~netsim.network.maxmin._fill`.
     """
     n = len(region)
     if sum(count.values()) > SMALL_NNZ:
@@ -185,46 +185,7 @@ def _solve(region: list[Any], residual: dict[int, float], count: dict[int, int])
         cap = np.fromiter(residual.values(), np.float64, len(residual))
         flow_caps = np.fromiter((flow.cap for flow in region), np.float64, n)
         return _fill(flow_of, link_of, n, cap, flow_caps).tolist()
-    free = residual.copy()
-    left = count.copy()
-    rates = [0.0] * n
-    unfrozen = list(range(n))
-    while unfrozen:
-        level = _INF
-        for link, k in left.items():
-            if k:
-                value = free[link]
-                value = (value if value > 0.0 else 0.0) / k
-                if value < level:
-                    level = value
-        for i in unfrozen:
-            cap = region[i].cap
-            if cap < level:
-                level = cap
-        if level == _INF:
-            for i in unfrozen:
-                rates[i] = _INF
-            break
-        limit = level * _LEVEL_TOL
-        saturated = set()
-        for link, k in left.items():
-            if k:
-                value = free[link]
-                if (value if value > 0.0 else 0.0) / k <= limit:
-                    saturated.add(link)
-        still = []
-        for i in unfrozen:
-            flow = region[i]
-            links = flow.links
-            if flow.cap <= limit or not saturated.isdisjoint(links):
-                rates[i] = level
-                for link in links:
-                    free[link] -= level
-                    left[link] -= 1
-            else:
-                still.append(i)
-        unfrozen = still
-    return rates
+    return fill_small(region, residual.copy(), count)
 
 
 def _unproven(

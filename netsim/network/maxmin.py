@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["max_min_rates", "max_min_rates_coo", "max_min_rates_small", "LEVEL_RTOL"]
+__all__ = ["max_min_rates", "max_min_rates_coo", "max_min_rates_small", "fill_small", "LEVEL_RTOL"]
 
 LEVEL_RTOL = 1e-12
 """Relative tolerance under which two saturation levels count as equal."""
@@ -256,6 +256,26 @@ def max_min_rates_small(flows: Sequence[Any], capacities: Sequence[float]) -> li
             else:
                 count[link] = 1
                 residual[link] = capacities[link]
+    return fill_small(flows, residual, count)
+
+
+def fill_small(flows: Sequence[Any], residual: dict[int, float], count: dict[int, int]) -> list[float]:
+    """The rounds of :func:`max_min_rates_small` on prepared per-link state (consumed).
+
+    Parameters
+    ----------
+    flows : sequence of objects
+        With ``links`` and ``cap``, as for :func:`max_min_rates_small`.
+    residual : dict
+        Capacity available to ``flows`` on each link they cross, bytes/s (modified).
+    count : dict
+        Number of ``flows`` crossing each link (same keys; modified).
+
+    Returns
+    -------
+    list of float
+        Rate of every flow, bytes/s.
+    """
     rates = [0.0] * len(flows)
     tol = 1.0 + LEVEL_RTOL
     unfrozen = list(range(len(flows)))
