@@ -48,6 +48,19 @@ def test_parse_sizes():
         (["--bandwidth", "fast"], "bandwidth"),
         (["--hosts", "0"], "hosts"),
         (["--operation", "allreduce2", "--algorithm", "all"], "--operation"),
+        # option values the algorithms would reject mid-run (tracebacks before) or misread
+        (["-a", "double_binary_tree", "--opt", "chunks=0"], "--opt chunks: must be an integer from 1 to 1000000, got 0"),
+        (["-a", "double_binary_tree", "--opt", "chunks=1.5"], "--opt chunks: must be an integer"),
+        (["-a", "double_binary_tree", "--opt", "chunks=true"], "--opt chunks: must be an integer"),
+        (["-a", "hierarchical", "--opt", "group_size=0"], "--opt group_size: must be an integer >= 1, got 0"),
+        (["-a", "binomial_broadcast", "--operation", "broadcast", "--opt", "root=16"], "--opt root: must be an integer from 0 to 15, got 16"),
+        (["-a", "binomial_broadcast", "--opt", "root=x"], "--opt root: must be an integer from 0 to 15, got 'x'"),
+        (["-a", "sharded_ps", "--opt", "servers=16"], "--opt servers: must be an integer from 1 to 15, got 16"),
+        (["-a", "sharded_ps", "--opt", "servers=0"], "--opt servers: must be an integer from 1 to 15"),
+        (["-a", "sharded_ps", "--opt", "colocated=maybe"], "--opt colocated: must be true or false, got 'maybe'"),
+        (["-a", "sharded_ps", "--opt", "servers=17", "--opt", "colocated=true"], "--opt servers: must be an integer from 1 to 16"),
+        (["-a", "parameter_server", "--opt", "on_server=1"], "--opt on_server: not accepted here"),
+        (["-a", "parameter_server", "--opt", "server=2"], "--opt server: not accepted here"),
     ],
 )
 def test_errors_exit_2_with_one_line(args, fragment, capsys):

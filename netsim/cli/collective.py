@@ -78,6 +78,42 @@ def _transport(name: str, mtu: str | None):
         raise ScenarioError(message) from None
 
 
+_INTERNAL_OPTIONS = {
+    "server": "the run puts the servers on the last host(s); choose how many with servers",
+    "on_server": "a callback used by training runs",
+}
+
+
+def _check_options(options: dict, hosts: int) -> None:
+    """Refuse ``--opt`` values the algorithms would reject mid-run (or silently misread).
+
+    ``chunks`` and ``group_size``: integers >= 1; ``servers``: an integer from 1 to
+    ``hosts - 1`` (``hosts`` when ``colocated``); ``colocated``: true or false; ``root``: a
+    rank, 0 to ``hosts - 1``. ``server`` and ``on_server`` are set by the run itself.
+    """
+
+    def integer(key: str, low: int, high: int | None = None) -> None:
+        value = options[key]
+        if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+            bound = f"from {low} to {high}" if high is not None else f">= {low}"
+            raise ScenarioError(f"--opt {key}: must be an integer {bound}, got {value!r}")
+
+    for key in options:
+        if key in _INTERNAL_OPTIONS:
+            raise ScenarioError(f"--opt {key}: not accepted here ({_INTERNAL_OPTIONS[key]})")
+    if "chunks" in options:
+        integer("chunks", 1, 1_000_000)
+    if "group_size" in options:
+        integer("group_size", 1)
+    colocated = options.get("colocated", False)
+    if not isinstance(colocated, bool):
+        raise ScenarioError(f"--opt colocated: must be true or false, got {colocated!r}")
+    if "servers" in options:
+        integer("servers", 1, hosts if colocated else hosts - 1)
+    if "root" in options:
+        integer("root", 0, hosts - 1)
+
+
 def collective_table(graph, algorithms: list, sizes: list[float], model: str, options: dict, transport=None) -> list[dict]:
     """Simulate every algorithm at every size; one row per (algorithm, size).
 
@@ -194,6 +230,7 @@ def collective(kind, hosts, bandwidth, latency, topo_opts, sizes, factor, model,
     if unused:
         names = ", ".join(a.name for a in chosen) if len(chosen) < 4 else f"the {operation} algorithms"
         raise ScenarioError(f"--opt {unused[0]}: no option of {names}")
+    _check_options(options, len(graph.graph["hosts"]))
     profile = _transport(transport, mtu)
     rows = collective_table(graph, chosen, parse_sizes(sizes, factor), model, options, profile)
     shown = ", ".join(str(v) for v in (f"{len(graph.graph['hosts'])} hosts", common.get("bandwidth"), common.get("latency")) if v)
