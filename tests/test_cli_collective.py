@@ -61,6 +61,7 @@ def test_parse_sizes():
         (["-a", "sharded_ps", "--opt", "servers=17", "--opt", "colocated=true"], "--opt servers: must be an integer from 1 to 16"),
         (["-a", "parameter_server", "--opt", "on_server=1"], "--opt on_server: not accepted here"),
         (["-a", "parameter_server", "--opt", "server=2"], "--opt server: not accepted here"),
+        (["--plot", "busbw.txt"], "--plot: cannot draw 'busbw.txt': use a name ending in .png, .svg, .pdf"),
     ],
 )
 def test_errors_exit_2_with_one_line(args, fragment, capsys):

@@ -203,10 +203,13 @@ def collective(kind, hosts, bandwidth, latency, topo_opts, sizes, factor, model,
         NETWORK_MODELS,
         make_network,  # noqa: F401  (validates the model name below)
     )
+    from netsim.plots.style import FORMATS
     from netsim.scenario import parse_override
     from netsim.topology import build_topology
     from netsim.topology.registry import SCENARIO_KEYS
 
+    if plot_path is not None and plot_path.suffix.lower() not in FORMATS:
+        raise ScenarioError(f"--plot: cannot draw {plot_path.name!r}: use a name ending in {', '.join(FORMATS)}")
     if model not in NETWORK_MODELS:
         raise ScenarioError(f"--model: unknown network model {model!r}; accepted: {', '.join(sorted(NETWORK_MODELS))}")
     if operation not in OPERATIONS:
@@ -337,9 +340,10 @@ def _plot(rows: list[dict], path: Path, title: str) -> None:
     ax.set_title(f"busBw vs size — {title}")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
+    from netsim.plots.style import save_figure
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=130)
+        save_figure(fig, path, dpi=130)  # atomic: a half-written figure never replaces a good one
     except OSError as exc:
         fail(f"cannot write {str(path)!r}: {exc.strerror or exc}")
     finally:
