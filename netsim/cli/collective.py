@@ -331,9 +331,17 @@ def _plot(rows: list[dict], path: Path, title: str) -> None:
 
     fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
     names = list(dict.fromkeys(r["algorithm"] for r in rows))
-    for name in names:
+    markers, styles = "os^Dvx+P*", ("-", "--", ":", "-.")
+    for i, name in enumerate(names):  # marker and dash vary so that coinciding curves stay visible
         mine = [r for r in rows if r["algorithm"] == name]
-        ax.plot([r["size_bytes"] for r in mine], [r["bus_bw"] / 1e9 for r in mine], marker="o", ms=3, label=name)
+        ax.plot(
+            [r["size_bytes"] for r in mine],
+            [r["bus_bw"] / 1e9 for r in mine],
+            marker=markers[i % len(markers)],
+            linestyle=styles[i % len(styles)],
+            ms=4,
+            label=name,
+        )
     ax.set_xscale("log", base=2)
     ax.set_xlabel("message size (bytes)")
     ax.set_ylabel("bus bandwidth (GB/s)")
