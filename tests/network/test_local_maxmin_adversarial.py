@@ -91,6 +91,13 @@ def rel_errors(got, expected):
     return out
 
 
+@pytest.fixture
+def large_regions(monkeypatch):
+    """Let regions of up to 10,000 flows take the local path (cases built on crowded links)."""
+    monkeypatch.setattr(local_module, "START_LIMIT", 10_000)
+    monkeypatch.setattr(local_module, "LOCAL_LIMIT", 10_000)
+
+
 @contextlib.contextmanager
 def solver(force_global: bool):
     """Count the local solver's outcomes; with ``force_global`` every change solves its component."""
@@ -431,7 +438,7 @@ def crowded_link_change(k):
     return x, y, c_m, c_s, eps
 
 
-def test_spare_capacity_within_the_check_slack_is_left_unused():
+def test_spare_capacity_within_the_check_slack_is_left_unused(large_regions):
     k = 1000
     x, y, c_m, c_s, eps = crowded_link_change(k)
     routes = [(0, 1), (1,)] + [(1,)] * (k - 2) + [(0,)]  # R, X, B..., N (new)
@@ -464,7 +471,7 @@ def crowded_link_graph(c_s, c_m):
     return g
 
 
-def test_spare_capacity_within_the_check_slack_in_a_network_run():
+def test_spare_capacity_within_the_check_slack_in_a_network_run(large_regions):
     k = 600
     x, y, c_m, c_s, eps = crowded_link_change(k)
     graph = crowded_link_graph(c_s, c_m)
@@ -867,7 +874,7 @@ def test_collectives_match_the_whole_component_solve(shape, algorithm, options):
 
 # -------------------------------------------------------------- rate inf: NaN residual
 @pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="needs SIGALRM")
-def test_an_outside_flow_at_rate_inf_leaves_a_nan_residual():
+def test_an_outside_flow_at_rate_inf_leaves_a_nan_residual(large_regions):
     # Link 0: bandwidth inf, crossed by Q (only link 0, no cap: rate inf) and by R_i, each
     # also on its own link 1 + i (capacity 1). New flows N_i join links 1 + i.
     n = 70
