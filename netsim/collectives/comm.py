@@ -66,7 +66,7 @@ class Communicator:
         "_gid",
         "_top",
         "_subgroups",
-        "_subgroup_ids",
+        "_subgroup_count",
         "_shared",
         "bytes_sent",
         "messages",
@@ -84,7 +84,7 @@ class Communicator:
         self._calls = [0] * self.size
         self._gid: GroupId | tuple = ()  # () for a top-level communicator
         self._top = self
-        self._subgroup_ids: list[GroupId] = []  # of every subgroup in this tree (top only)
+        self._subgroup_count = 0  # subgroups made in this tree so far (top only): their ids
         self._subgroups: dict[tuple[int, ...], Communicator] = {}
         self._shared: dict[Hashable, list] = {}
         self.bytes_sent = [0.0] * self.size
@@ -107,8 +107,8 @@ class Communicator:
             sub.ranks = [self.ranks[r] for r in key]
             sub._mailbox = self._top._mailbox
             top = self._top
-            sub._gid = GroupId(len(top._subgroup_ids) + 1, (*self._gid.path, key) if self._gid else (key,))
-            top._subgroup_ids.append(sub._gid)
+            top._subgroup_count += 1
+            sub._gid = GroupId(top._subgroup_count, (*self._gid.path, key) if self._gid else (key,))
             sub._top = self._top
             self._subgroups[key] = sub
         return sub

@@ -397,8 +397,7 @@ class FlowNetwork(Network):
             return
         # Links may have changed capacity (a fault) since the transfer was planned: start at
         # what they give now (0: stall until the repair).
-        caps = self._caps
-        bottleneck = min(caps[link] for link in flow.links)
+        bottleneck = min(self._caps[link] for link in flow.links)
         self._start(flow, src, dst, bottleneck, flow.cap)
 
     def _start(
