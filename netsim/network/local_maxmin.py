@@ -102,8 +102,9 @@ def local_max_min(
     -------
     (flows, rates) or None
         The region's flows in start order and their max-min fair rates (bytes/s); every
-        other active flow keeps its rate. ``None`` if the region grew past
-        :data:`LOCAL_LIMIT` flows or could not grow: then solve the whole component.
+        other active flow keeps its rate. ``None`` if the change touches more than
+        :data:`START_LIMIT` flows, or the region grew past :data:`LOCAL_LIMIT` flows or
+        could not grow: then solve the whole component.
     """
     region: list[Any] = []
     add = region.append
