@@ -32,6 +32,19 @@ def test_all_algorithms_and_plot(tmp_path):
     assert png.stat().st_size > 1000
 
 
+def test_sharded_ps_closed_form_is_the_configuration_that_runs(tmp_path):
+    # Without --opt a sharded PS runs with one dedicated server: the predicted column must
+    # be that configuration's closed form (it showed the s = p co-located case, +406 %).
+    csv = tmp_path / "t.csv"
+    result = CliRunner().invoke(cli, ["collective", "-a", "sharded_ps", "--hosts", "5", "--sizes", "1MB", "--csv", str(csv)])
+    assert result.exit_code == 0, result.output
+    row = pd.read_csv(csv).iloc[0]
+    assert abs(row["error"]) < 1e-9
+    result = CliRunner().invoke(cli, ["collective", "-a", "sharded_ps", "--hosts", "16", "--opt", "servers=3", "--sizes", "1MB", "--csv", str(csv)])
+    assert result.exit_code == 0, result.output
+    assert abs(pd.read_csv(csv).iloc[0]["error"]) < 1e-9
+
+
 def test_parse_sizes():
     assert parse_sizes("1KiB:4KiB") == [1024.0, 2048.0, 4096.0]
     assert parse_sizes("1KB:1MB", factor=10) == [1e3, 1e4, 1e5, 1e6]

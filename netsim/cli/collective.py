@@ -133,9 +133,15 @@ def collective_table(graph, algorithms: list, sizes: list[float], model: str, op
         colocated = bool(accepted.get("colocated", False))
         workers = len(hosts) - (0 if colocated else servers)
         alpha, beta = _alpha_beta(graph, hosts, workers, servers, colocated)
+        # The closed form of the configuration that runs (a sharded PS's predict alone
+        # defaults to the REFERENCES case, s = p co-located; the run to one dedicated server).
+        placed = dict(accepted)
+        if "servers" in algo.options:
+            placed.setdefault("servers", servers)
+            placed.setdefault("colocated", colocated)
         for size in sizes:
             run = simulate_collective(graph, algo.name, nbytes=size, model=model, transport=transport, **accepted)
-            predicted = _predict(algo, workers, size, alpha, beta, accepted) if closed_form else None
+            predicted = _predict(algo, workers, size, alpha, beta, placed) if closed_form else None
             predicted = math.nan if predicted is None else float(predicted)
             alg_bw = size / run.time if run.time > 0 else math.inf
             rows.append(
